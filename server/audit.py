@@ -1,0 +1,130 @@
+"""The audit log: one durable row per tool call, written before the result returns.
+
+`AuditStore` is the small interface the pipeline uses; SQLite (WAL, synchronous=FULL) is the
+default store. A failure to write is an error for the call, never a silent loss.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import anyio.to_thread
+from pydantic import BaseModel, Field
+
+from server.config import Settings, state_dir
+from server.errors import ConfigError
+
+Outcome = Literal["ok", "error", "invalid", "denied", "declined", "cancelled", "input_required"]
+Confirmation = Literal["not-needed", "accepted", "declined", "cancelled", "host", "unavailable", "pending"]
+
+
+class AuditRecord(BaseModel):
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    client: str | None = None
+    session: str | None = None
+    tool: str
+    arguments: dict[str, Any] = Field(description="redacted")
+    verdict: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    confirmation: Confirmation = "not-needed"
+    outcome: Outcome
+    duration_ms: float
+    error: str | None = Field(default=None, description="redacted")
+
+
+class AuditStore(Protocol):
+    async def write(self, record: AuditRecord) -> None: ...
+
+    async def tail(self, limit: int) -> list[AuditRecord]: ...
+
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    client TEXT,
+    session TEXT,
+    tool TEXT NOT NULL,
+    arguments TEXT NOT NULL,
+    verdict TEXT,
+    reasons TEXT NOT NULL,
+    confirmation TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    error TEXT
+)
+"""
+_COLUMNS = (
+    "time", "client", "session", "tool", "arguments", "verdict", "reasons",
+    "confirmation", "outcome", "duration_ms", "error",
+)  # fmt: skip
+
+
+class SQLiteAuditStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        # One connection shared by worker threads; the lock keeps writes whole.
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed row survives a crash or power loss, which is what "durable" means here.
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute(_SCHEMA)
+        path.chmod(0o600)
+
+    def _insert(self, record: AuditRecord) -> None:
+        row = record.model_dump(mode="json")
+        values = [
+            json.dumps(row[c], ensure_ascii=False) if c in ("arguments", "reasons") else row[c] for c in _COLUMNS
+        ]
+        placeholders = ", ".join("?" for _ in _COLUMNS)
+        with self._lock:
+            self._conn.execute(f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values)  # noqa: S608
+
+    def _select(self, limit: int) -> list[AuditRecord]:
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM audit ORDER BY id DESC LIMIT ?", (limit,)  # noqa: S608
+            ).fetchall()
+        records = []
+        for row in reversed(rows):
+            data = dict(zip(_COLUMNS, row, strict=True))
+            data["arguments"] = json.loads(data["arguments"])
+            data["reasons"] = json.loads(data["reasons"])
+            records.append(AuditRecord.model_validate(data))
+        return records
+
+    async def write(self, record: AuditRecord) -> None:
+        await anyio.to_thread.run_sync(self._insert, record)
+
+    async def tail(self, limit: int) -> list[AuditRecord]:
+        return await anyio.to_thread.run_sync(self._select, limit)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def audit_location(settings: Settings) -> str:
+    return settings.audit or str(state_dir() / "audit.sqlite3")
+
+
+def open_audit_store(settings: Settings) -> AuditStore:
+    location = audit_location(settings)
+    if location.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "DEVOPS_MCP_AUDIT: the PostgreSQL audit store is not built yet; use a SQLite path"
+        )
+    try:
+        return SQLiteAuditStore(Path(location).expanduser())
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"cannot open the audit log at {location}: {exc}") from None

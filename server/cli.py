@@ -1,0 +1,168 @@
+"""The `devops-mcp` command line. Errors are one line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from server import __version__
+from server.config import TOOLSETS, parse_toolsets
+from server.errors import ConfigError
+
+
+class CommandError(Exception):
+    """A command could not do its work; the message is the one line the user sees."""
+
+
+def _toolsets(text: str) -> tuple[str, ...]:
+    try:
+        return parse_toolsets(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="devops-mcp", description="The DevOps-engineer MCP server: persona, procedure and guarded tools."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP")
+    serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    serve.add_argument(
+        "--toolsets", type=_toolsets, help=f"comma list of {', '.join(TOOLSETS)} (default: all configured)"
+    )
+    serve.add_argument("--read-only", action="store_true", default=None, help="register no write tool")
+    serve.add_argument("--policy", type=Path, help="policy file (TOML)")
+    serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    serve.set_defaults(func=_serve)
+
+    report = commands.add_parser("report", help="validate or render a report (JSON)")
+    report_commands = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+    validate = report_commands.add_parser("validate", help="check a report against the output format")
+    validate.add_argument("file", type=Path)
+    validate.set_defaults(func=_report_validate)
+    render = report_commands.add_parser("render", help="render a valid report as Markdown")
+    render.add_argument("file", type=Path)
+    render.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    render.set_defaults(func=_report_render)
+    audit = commands.add_parser("audit", help="read the audit log")
+    audit.add_argument("--tail", type=int, default=20, metavar="N", help="the last N calls (default 20)")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit.set_defaults(func=_audit)
+
+    doctor = commands.add_parser("doctor", help="check tokens, API reachability, sandbox, policy and audit log")
+    doctor.add_argument("--policy", type=Path, help="policy file (TOML)")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(func=_doctor)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from server.app import build_server
+    from server.config import load_settings
+    from server.logs import configure_logging
+    from server.transports import serve_http, serve_stdio
+
+    settings = load_settings(toolsets=args.toolsets, read_only=args.read_only, policy_path=args.policy)
+    configure_logging(args.log_level)
+    server = build_server(settings)
+    if args.transport == "http":
+        serve_http(server, args.host, args.port)
+    else:
+        serve_stdio(server)
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    import anyio
+
+    from server.audit import open_audit_store
+    from server.config import load_settings
+
+    store = open_audit_store(load_settings())
+    try:
+        records = anyio.run(store.tail, max(args.tail, 1))
+    finally:
+        store.close()
+    for record in records:
+        if args.json:
+            print(record.model_dump_json())
+        else:
+            verdict = f" {record.verdict}" if record.verdict else ""
+            print(
+                f"{record.time:%Y-%m-%d %H:%M:%S} {record.tool} {record.outcome}{verdict} "
+                f"{record.duration_ms:.0f}ms {record.client or '-'}"
+            )
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from server.config import load_settings
+    from server.doctor import run_checks
+
+    checks = run_checks(load_settings(policy_path=args.policy))
+    if args.json:
+        print(json.dumps([check.model_dump() for check in checks], indent=2))
+    else:
+        for check in checks:
+            print(f"{check.status:8} {check.area:9} {check.check:9} {check.detail}")
+    return 1 if any(check.status == "problem" for check in checks) else 0
+
+
+def _read_report(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _report_validate(args: argparse.Namespace) -> int:
+    from tools.report import validate_report
+
+    result = validate_report(_read_report(args.file))
+    for problem in result.problems:
+        print(f"{problem.severity}: {problem.part}: {problem.message}")
+    print(f"{args.file}: {'valid' if result.valid else 'invalid'}")
+    return 0 if result.valid else 1
+
+
+def _report_render(args: argparse.Namespace) -> int:
+    from tools.report import validate_report
+
+    result = validate_report(_read_report(args.file))
+    if not result.markdown:
+        errors = [p for p in result.problems if p.severity == "error"]
+        raise CommandError(f"{args.file} is not a report: {errors[0].part}: {errors[0].message}")
+    if args.output is None:
+        sys.stdout.write(result.markdown)
+    else:
+        args.output.write_text(result.markdown, encoding="utf-8")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (CommandError, ConfigError) as exc:
+        print(f"devops-mcp: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        # Still one line: a traceback would bury the message and could print a secret in a local.
+        print(f"devops-mcp: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Configuration from the environment (SPEC: Configuration), validated once at start-up."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from server.errors import ConfigError
+
+TOOLSETS: tuple[str, ...] = ("github", "supabase", "bash", "report", "agent")
+Transport = Literal["stdio", "http"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_api_url(url: str, variable: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url.rstrip("/")
+    # Plain http would send the token in clear; only a local test double may use it.
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return url.rstrip("/")
+    raise ValueError(f"{variable} must be an https:// URL (plain http:// only on loopback)")
+
+
+class Settings(BaseSettings):
+    """Everything the server reads from its environment. Secrets stay `SecretStr` end to end."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    github_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("GITHUB_TOKEN", "GITHUB_PERSONAL_ACCESS_TOKEN")
+    )
+    github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
+    supabase_access_token: SecretStr | None = Field(default=None, validation_alias="SUPABASE_ACCESS_TOKEN")
+    supabase_api_url: str = Field(default="https://api.supabase.com", validation_alias="SUPABASE_API_URL")
+    read_only: bool = Field(default=False, validation_alias="DEVOPS_MCP_READ_ONLY")
+    toolsets: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+        default=None, validation_alias="DEVOPS_MCP_TOOLSETS"
+    )
+    policy_path: Path | None = Field(default=None, validation_alias="DEVOPS_MCP_POLICY")
+    workspace: Path = Field(default_factory=Path.cwd, validation_alias="DEVOPS_MCP_WORKSPACE")
+    audit: str | None = Field(default=None, validation_alias="DEVOPS_MCP_AUDIT")
+    http_token: SecretStr | None = Field(default=None, validation_alias="DEVOPS_MCP_HTTP_TOKEN")
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _github_url(cls, value: str) -> str:
+        return _check_api_url(value, "GITHUB_API_URL")
+
+    @field_validator("supabase_api_url")
+    @classmethod
+    def _supabase_url(cls, value: str) -> str:
+        return _check_api_url(value, "SUPABASE_API_URL")
+
+    @field_validator("toolsets", mode="before")
+    @classmethod
+    def _split_toolsets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_toolsets(value)
+        return value
+
+    @field_validator(
+        "github_token", "supabase_access_token", "http_token", "anthropic_api_key", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `${VAR:-}` expansions in client configs hand us empty strings for unset tokens.
+        return None if value == "" else value
+
+    def configured_toolsets(self) -> tuple[str, ...]:
+        """The toolsets to serve: the explicit list, else every toolset whose credentials are present."""
+        if self.toolsets is not None:
+            return self.toolsets
+        present = {
+            "github": self.github_token is not None,
+            "supabase": self.supabase_access_token is not None,
+            # The agent runner arrives with its own issue; until then it is never served.
+            "agent": False,
+        }
+        return tuple(name for name in TOOLSETS if present.get(name, True))
+
+
+def parse_toolsets(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [name for name in names if name not in TOOLSETS]
+    if unknown:
+        raise ValueError(f"unknown toolset {', '.join(unknown)}; choose from {', '.join(TOOLSETS)}")
+    return names
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; command-line flags arrive as `overrides`. Raises ConfigError, one line."""
+    try:
+        values = {key: value for key, value in overrides.items() if value is not None}
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "configuration"
+        # The message only, never the input: a bad value may be a token.
+        raise ConfigError(f"invalid {where}: {first['msg']}") from None
+
+
+def state_dir() -> Path:
+    """Where the server keeps its own files (audit log, caches): XDG state dir, per user."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "devops-engineer-mcp"

@@ -1,0 +1,20 @@
+"""Assembles the toolsets a server instance serves from its settings (SPEC: MCP surface)."""
+
+from __future__ import annotations
+
+from server.config import Settings
+from server.registry import AnySpec, ToolRegistry
+from server.toolsets import report
+
+
+def build_registry(settings: Settings, specs: list[AnySpec] | None = None) -> ToolRegistry:
+    """The configured toolsets' tools (or `specs`, for tests), less every write tool in read-only mode."""
+    if specs is None:
+        enabled = settings.configured_toolsets()
+        specs = []
+        if "report" in enabled:
+            specs.extend(report.SPECS)
+    if settings.read_only:
+        # Read-only mode registers no write tool at all, so no client can even ask for one.
+        specs = [spec for spec in specs if spec.read_only]
+    return ToolRegistry(specs)

@@ -1,0 +1,49 @@
+"""Shared fixtures: a server built from a clean environment, and clients for both protocol eras."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp.server import Server
+
+from server.app import build_server
+from server.config import Settings, load_settings
+
+# Both protocol eras the server must serve: the 2025 handshake ("legacy") and, through discovery
+# ("auto"), the 2026-07-28 per-request envelope.
+ERAS = ("legacy", "auto")
+ERA_VERSIONS = {"legacy": "2025-11-25", "auto": "2026-07-28"}
+
+_ENV_VARS = (
+    "GITHUB_TOKEN",
+    "GITHUB_PERSONAL_ACCESS_TOKEN",
+    "GITHUB_API_URL",
+    "SUPABASE_ACCESS_TOKEN",
+    "SUPABASE_API_URL",
+    "DEVOPS_MCP_READ_ONLY",
+    "DEVOPS_MCP_TOOLSETS",
+    "DEVOPS_MCP_POLICY",
+    "DEVOPS_MCP_WORKSPACE",
+    "DEVOPS_MCP_AUDIT",
+    "DEVOPS_MCP_HTTP_TOKEN",
+    "ANTHROPIC_API_KEY",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's tokens or settings; state goes to a temporary directory."""
+    for name in _ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(params=ERAS)
+def era(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def make_server(**overrides: Any) -> Server[Any]:
+    settings: Settings = load_settings(**overrides)
+    return build_server(settings)

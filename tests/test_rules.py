@@ -1,0 +1,100 @@
+"""Every guardrail rule as a table: a call that passes, one that is asked about, one that is refused.
+
+"ask" for a rule that refuses by default (and "deny" for one that asks) comes from the policy's
+[rules] table, which is how a user tightens or loosens a rule.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from server.decision import Verdict
+from server.policy import Policy
+from server.rules import RULE_IDS, FileWrite, RuleInput, Touches, decide
+from tests import fakes
+
+A, Q, D = Verdict.ALLOW, Verdict.ASK, Verdict.DENY
+
+
+def write(path: str = "src/app.py", text: str = "print('hi')\n", branch: str = "feature/x", **kw: object) -> Touches:
+    return Touches(repository="acme/web", branch=branch, files=(FileWrite(path=path, text=text),), **kw)  # type: ignore[arg-type]
+
+
+SCOPED = {"scope": {"repositories": ["acme/*"], "supabase_projects": ["abcdefghijklmnopqrst"]}}
+
+# (rule id, what the call touches, destructive tool?, policy, expected verdict)
+CASES: list[tuple[str, Touches, bool, dict[str, object], Verdict]] = [
+    ("scope.repository", write(), False, SCOPED, A),
+    ("scope.repository", Touches(repository="evil/web"), False, SCOPED | {"rules": {"scope.repository": "ask"}}, Q),
+    ("scope.repository", Touches(repository="evil/web"), False, SCOPED, D),
+    ("scope.repository", Touches(repository="ACME/web"), False, SCOPED, A),
+    ("scope.project", Touches(project="abcdefghijklmnopqrst"), False, SCOPED, A),
+    ("scope.project", Touches(project="zzzzzzzzzzzzzzzzzzzz"), False, SCOPED | {"rules": {"scope.project": "ask"}}, Q),
+    ("scope.project", Touches(project="zzzzzzzzzzzzzzzzzzzz"), False, SCOPED, D),
+    ("branch.protected", write(branch="feature/login"), False, {}, A),
+    ("branch.protected", write(branch="release/2.0"), False, {"rules": {"branch.protected": "ask"}}, Q),
+    ("branch.protected", write(branch="main"), False, {}, D),
+    ("branch.protected", write(branch="release/2.0"), False, {}, D),
+    ("branch.protected", write(branch="trunk", protected_branches=("trunk",)), False, {}, D),
+    ("branch.protected", write(branch="prod"), False, {"protected_branches": ["prod"]}, D),
+    ("path.unsafe", write(path="docs/guide.md"), False, {}, A),
+    ("path.unsafe", write(path="../x"), False, {"rules": {"path.unsafe": "ask"}}, Q),
+    ("path.unsafe", write(path="../x"), False, {}, D),
+    ("path.unsafe", write(path="/etc/x"), False, {}, D),
+    ("path.unsafe", write(path=".git/config"), False, {}, D),
+    ("path.unsafe", write(path="sub/.GIT/hooks/pre-commit"), False, {}, D),
+    ("path.unsafe", write(path="a/./b"), False, {}, D),
+    ("path.unsafe", write(path="a\\..\\b"), False, {}, D),
+    ("path.unsafe", write(path="a\x00b"), False, {}, D),
+    ("path.unsafe", Touches(deleted_paths=("../../etc/passwd",)), False, {}, D),
+    ("content.secret", write(text="token: ${GITHUB_TOKEN}\n"), False, {}, A),
+    ("content.secret", write(text=f"token = {fakes.github_token()}\n"), False, {"rules": {"content.secret": "ask"}}, Q),
+    ("content.secret", write(text=f"token = {fakes.github_token()}\n"), False, {}, D),
+    ("content.secret", write(text=f"aws_access_key_id = {fakes.aws_access_key_id()}\n"), False, {}, D),
+    ("content.secret", write(text=f"key: {fakes.supabase_token()}\n"), False, {}, D),
+    ("path.workflow", write(path="docs/workflows/ci.yml"), False, {}, A),
+    ("path.workflow", write(path=".github/workflows/ci.yml"), False, {}, Q),
+    ("path.workflow", write(path=".github/workflows/ci.yml"), False, {"rules": {"path.workflow": "deny"}}, D),
+    ("tool.destructive", Touches(), False, {}, A),
+    ("tool.destructive", Touches(), True, {}, Q),
+    ("tool.destructive", Touches(), True, {"rules": {"tool.destructive": "deny"}}, D),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "touches", "destructive", "policy", "expected"),
+    CASES,
+    ids=[f"{c[0]}-{c[4].value}-{i}" for i, c in enumerate(CASES)],
+)
+def test_rule(rule: str, touches: Touches, destructive: bool, policy: dict[str, object], expected: Verdict) -> None:
+    decision = decide(RuleInput(tool="t", destructive=destructive, touches=touches), Policy.model_validate(policy))
+    assert decision.verdict is expected
+    fired = {reason.rule for reason in decision.reasons}
+    if expected is A:
+        assert rule not in fired
+    else:
+        assert rule in fired, decision
+        assert all(reason.message for reason in decision.reasons)
+
+
+def test_every_rule_has_a_pass_an_ask_and_a_refusal() -> None:
+    seen = {(rule, expected) for rule, _, _, _, expected in CASES}
+    for rule in RULE_IDS:
+        assert {(rule, A), (rule, Q), (rule, D)} <= seen, rule
+
+
+def test_strictest_reason_wins_and_all_reasons_are_kept() -> None:
+    touches = write(path=".github/workflows/ci.yml", branch="main")
+    decision = decide(RuleInput(tool="t", destructive=False, touches=touches), Policy())
+    assert decision.verdict is D
+    assert {r.rule for r in decision.reasons} == {"branch.protected", "path.workflow"}
+
+
+def test_secret_reason_names_the_file_not_the_secret() -> None:
+    token = fakes.github_token()
+    decision = decide(
+        RuleInput(tool="t", destructive=False, touches=write(path="config/app.env", text=f"T={token}")), Policy()
+    )
+    message = decision.explain()
+    assert "config/app.env" in message
+    assert token not in message
