@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.secrets import find_secrets, redact  # noqa: E402
+from server.secrets import find_secrets, redact
 
 rng = random.Random(7)
 ALNUM = string.ascii_letters + string.digits

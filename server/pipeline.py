@@ -77,20 +77,20 @@ class ToolPipeline:
         self.instance = uuid.uuid4().hex[:12]
 
     async def call(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> _Result:
-        spec = self.registry.get(params.name)
-        if spec is None:
-            raise MCPError(
-                code=types.INVALID_PARAMS,
-                message=f"Unknown tool {params.name!r}; tools/list names the tools this server offers.",
-            )
         raw = params.arguments or {}
         client_params = ctx.session.client_params
         call = _Call(
-            tool=spec.name,
+            tool=params.name,
             arguments=raw,
             client=client_params.client_info.name if client_params else None,
             started=time.perf_counter(),
         )
+        spec = self.registry.get(params.name)
+        if spec is None:
+            # Audited too: probing for tools that are not there is worth seeing.
+            message = f"Unknown tool {params.name!r}; tools/list names the tools this server offers."
+            await self._write_audit(call, "invalid", message)
+            raise MCPError(code=types.INVALID_PARAMS, message=redact(message))
         try:
             args = spec.input_model.model_validate(raw)
         except ValidationError as exc:
@@ -190,6 +190,16 @@ class ToolPipeline:
         decision = call.decision
         arguments = redact_value(call.arguments)
         assert isinstance(arguments, dict)
+        log.info(
+            "tool_call",
+            tool=call.tool,
+            outcome=outcome,
+            verdict=decision.verdict.value if decision else None,
+            rules=[reason.rule for reason in decision.reasons] if decision else [],
+            confirmation=call.confirmation,
+            client=call.client,
+        )
+        log.debug("tool_call_arguments", tool=call.tool, arguments=arguments, error=error)
         await self.audit.write(
             AuditRecord(
                 client=call.client,

@@ -2,13 +2,14 @@
 
 Hand-written rules, not detect-secrets: on 1 MB of mixed text detect-secrets 1.5.0 took 3.6 s
 (scan_file) to 5.6 s (scan_line), reports values and line numbers but no offsets to redact, and its
-entropy plugins flag every git SHA and digest; these rules take milliseconds (bench/RESULTS.md).
+entropy plugins flag every git SHA and digest; these rules take about 30 ms (bench/RESULTS.md).
 
-Speed: each rule names cheap literal anchors and its regex runs only when one of them occurs in
-the text (`in` is a C substring search), so ordinary text costs a few substring scans. Token
-patterns start with a literal (the regex engine then searches for it directly) followed by a
-fixed-width look-behind on the character before it, so a run of token characters is entered
-once; quoted values use possessive repeats, so no pattern backtracks more than a bounded amount.
+Speed: every pattern starts with a literal anchor (`ghp_`, `eyJ`, `password`, `://`), so the
+regex engine's literal search skips all text without it: each rule costs about one substring
+scan. Rules for key names, whose case varies, are written in lower case and run on a lower-cased
+copy instead of using re.IGNORECASE, which would disable that search. Token patterns put a
+fixed-width look-behind after the literal, so a run of token characters is entered once, and
+repeats are bounded or possessive: no input makes a pattern backtrack more than a bounded amount.
 Overlapping findings are merged into one span named after the most specific rule.
 """
 
@@ -33,17 +34,21 @@ class SecretFinding:
     end: int
 
 
-# A checker sees the match and the group holding the value (0: the whole match); False drops it.
-_Check = Callable[["re.Match[str]", str | int], bool]
+# A checker sees the match and the secret's text as it is in the input (a folded rule matched the
+# lower-cased copy); False drops the match.
+_Check = Callable[["re.Match[str]", str], bool]
 
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
     id: str
-    pattern: re.Pattern[str]
-    anchors: tuple[str, ...]  # the regex runs only if one occurs in the text
-    folded: bool = False  # anchors are lower case and looked up in text.lower()
+    pattern: re.Pattern[str]  # starts with a literal: the engine searches for it, skipping the rest
+    folded: bool = False  # written in lower case and run on text.lower(): key names come in any case
     check: _Check | None = None
+
+
+def _rule(rule_id: str, pattern: str, *, folded: bool = False, check: _Check | None = None) -> _Rule:
+    return _Rule(rule_id, re.compile(pattern), folded, check)
 
 
 def _token(prefix: str, body: str, edge: str = "A-Za-z0-9_-") -> str:
@@ -68,7 +73,7 @@ _PLACEHOLDER = re.compile(
     | optional\[.* | bearer | basic
     | (?:self|this|cls|os|var|local|env|process|settings|config|args|params|inputs|vars|secrets)
       [.\[].*                              # a reference in code: var.db_password, os.environ[...]
-    | .*\(.*                               # a call in code: os.getenv("X")
+    | .*\(.* | [a-z_]\w*\[.*                # code: os.getenv("X"), auth[1], Callable[[str], None]
     """,
     re.IGNORECASE | re.VERBOSE,
 )
@@ -78,19 +83,36 @@ def _real_value(value: str) -> bool:
     return bool(value) and not _PLACEHOLDER.fullmatch(value)
 
 
-def _assignment_check(m: re.Match[str], group: str | int) -> bool:
-    value = m[group]
+_IDENTIFIER = re.compile(r"\w+")
+
+
+def _names_itself(key_word: str, value: str) -> bool:
+    """A value that is a name ending in the key word is code: `password=password`, `token: ProgressToken`."""
+    return bool(_IDENTIFIER.fullmatch(value)) and value.lower().replace("_", "").endswith(
+        key_word.lower().replace("_", "").replace("-", "")
+    )
+
+
+def _secret_value(key_word: str, value: str) -> bool:
     # `PWD=/home/runner/work` in an env dump is the working directory, not a password.
-    return _real_value(value) and not (m["k"].lower() == "pwd" and value.startswith(("/", "~")))
+    return (
+        _real_value(value)
+        and not _names_itself(key_word, value)
+        and not (key_word.lower() == "pwd" and value.startswith(("/", "~")))
+    )
 
 
-def _flag_check(m: re.Match[str], group: str | int) -> bool:
+def _assignment_check(m: re.Match[str], value: str) -> bool:
+    return _secret_value(m["k"], value)
+
+
+def _flag_check(m: re.Match[str], value: str) -> bool:
     # A flag followed by the next flag (`--no-password --verbose`) has no value.
-    return _assignment_check(m, group) and not m[group].startswith("-")
+    return _secret_value(m["k"], value) and not value.startswith("-")
 
 
-def _jwt_check(m: re.Match[str], group: str | int) -> bool:
-    header = m[group].split(".", 1)[0]
+def _jwt_check(m: re.Match[str], value: str) -> bool:
+    header = value.split(".", 1)[0]
     try:
         decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
     except (ValueError, binascii.Error):  # not base64, not UTF-8 or not JSON
@@ -98,32 +120,43 @@ def _jwt_check(m: re.Match[str], group: str | int) -> bool:
     return isinstance(decoded, dict) and "alg" in decoded
 
 
-def _authorization_check(m: re.Match[str], group: str | int) -> bool:
-    value = m[group]
-    if group == "v":  # after an Authorization header anything but a placeholder is a credential
-        return _real_value(value)
-    if group == "v2":  # a bare "Bearer x" in prose: only a token-like value with digits and letters
-        return _real_value(value) and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-    try:  # a bare "Basic x": only if it decodes to user:password
+def _header_check(m: re.Match[str], value: str) -> bool:
+    # After an Authorization header anything but a placeholder or a name in code is a credential.
+    return _real_value(value) and not _names_itself("authorization", value)
+
+
+def _bare_bearer_check(m: re.Match[str], value: str) -> bool:
+    # "Bearer x" outside a header may be prose: only a token-like value with digits and letters.
+    return _real_value(value) and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def _bare_basic_check(m: re.Match[str], value: str) -> bool:
+    # "Basic x" outside a header may be prose: only a value that decodes to user:password.
+    try:
         return b":" in base64.b64decode(value, validate=True)
     except binascii.Error:
         return False
 
 
-def _url_check(m: re.Match[str], group: str | int) -> bool:
-    password = m[group].split(":", 1)[1]
-    return _real_value(password) and "[REDACTED:" not in m[group]
+_EXAMPLE_PASSWORDS = frozenset({"password", "passwd", "pass", "pwd", "pw", "secret"})  # user:password@host in docs
 
 
-# Key names whose value is a secret; a key must end with one (`DB_PASSWORD`, `clientSecret`).
-_KEY_WORD = (
-    r"(?P<k>pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|apikey|access[_-]?key"
-    r"|private[_-]?key|(?:signing|encryption|master)[_-]?key|credentials?)(?:[_-]?(?:key|base|value)){0,2}"
+def _url_check(m: re.Match[str], value: str) -> bool:
+    password = value.split(":", 1)[1]
+    return _real_value(password) and password.lower() not in _EXAMPLE_PASSWORDS and "[REDACTED:" not in value
+
+
+# Key names whose value is a secret (a key ends with one: `DB_PASSWORD`, `clientSecret`), each
+# starting with a literal so that each gets its own fast search.
+_KEY_WORDS = (
+    "pass(?:word|wd|phrase)", "pwd", "secret", "token", "api[_-]?key", "access[_-]?key", "private[_-]?key",
+    "signing[_-]?key", "encryption[_-]?key", "master[_-]?key", "credentials?",
 )
-_CLI_WORD = (
-    r"(?P<k>password|passwd|passphrase|pwd|secret|token|api-?key|access-key|private-key"
-    r"|client-secret|credentials?)"
-)
+_KEY_SUFFIX = r"(?:[_-]?(?:key|base|value)){0,2}"
+# key=, key:, "key": , key => , ['key'] => , but not key == . A bare colon needs a blank or quote after it (YAML,
+# JSON): in `x-access-token:ghs_…@host` it is URL userinfo, left to the URL and token rules.
+_ASSIGN = r"""(?:\\?["'])?\]?[ \t]*(?:=>|:=|=(?!=)|:(?=[ \t]|\\?["']))[ \t]*"""
+_CLI_WORD = r"(?P<k>password|passwd|passphrase|pwd|secret|token|api-?key|access-key|private-key|client-secret)"
 # Quoted values may not span lines; possessive repeats never backtrack into a long value.
 _VALUE = (
     r"""(?:"(?P<v>(?:[^"\\\r\n]|\\.)*+)"|'(?P<v2>[^'\r\n]*+)'"""
@@ -132,149 +165,85 @@ _VALUE = (
 
 _RULES: tuple[_Rule, ...] = (
     # Most specific first: when findings overlap, the earliest rule names the merged span.
-    _Rule(
+    _rule(
         "private_key",
         # The body runs to the END line; without one it runs to the next "-----" or the end of
         # the text: a truncated key is still secret. Base64 never holds "-----".
-        re.compile(
-            r"-----BEGIN(?: [A-Z0-9]+){0,3} PRIVATE KEY(?: BLOCK)?-----(?:[^-]|-(?!----))*+"
-            r"(?:-----END(?: [A-Z0-9]+){0,3} PRIVATE KEY(?: BLOCK)?-----)?"
-        ),
-        ("PRIVATE KEY",),
+        r"-----BEGIN(?: [A-Z0-9]+){0,3} PRIVATE KEY(?: BLOCK)?-----(?:[^-]|-(?!----))*+"
+        r"(?:-----END(?: [A-Z0-9]+){0,3} PRIVATE KEY(?: BLOCK)?-----)?",
     ),
-    _Rule(
-        "jwt",
-        re.compile(_token("eyJ", r"[A-Za-z0-9_-]++\.[A-Za-z0-9_-]++\.[A-Za-z0-9_-]*+")),
-        ("eyJ",),
-        check=_jwt_check,
-    ),
-    _Rule("github_fine_grained_token", re.compile(_token("github_pat_", r"[A-Za-z0-9_]{22,255}")), ("github_pat_",)),
-    _Rule(
-        "github_token",
-        re.compile(_token("gh[pousr]_", r"[A-Za-z0-9]{36,251}")),
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
-    ),
-    _Rule("gitlab_token", re.compile(_token("glpat-", r"[A-Za-z0-9_-]{20,64}")), ("glpat-",)),
-    _Rule("supabase_access_token", re.compile(_token("sbp_", r"[A-Za-z0-9_]{40,128}")), ("sbp_",)),
-    _Rule("supabase_secret_key", re.compile(_token("sb_secret_", r"[A-Za-z0-9_-]{20,128}")), ("sb_secret_",)),
-    _Rule(
-        "supabase_publishable_key",
-        re.compile(_token("sb_publishable_", r"[A-Za-z0-9_-]{20,128}")),
-        ("sb_publishable_",),
-    ),
-    _Rule("anthropic_api_key", re.compile(_token("sk-ant-", r"[A-Za-z0-9_-]{32,256}")), ("sk-ant-",)),
-    _Rule(
-        "openai_api_key",
-        re.compile(_token("sk-", r"(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,256}|[A-Za-z0-9]{48})")),
-        ("sk-",),
-    ),
-    _Rule(
-        "stripe_key",
-        re.compile(_token("[sr]k_(?:live|test)_", r"[A-Za-z0-9]{16,247}")),
-        ("k_live_", "k_test_"),
-    ),
-    _Rule(
-        "slack_token",
-        re.compile(_token("x(?:ox[abeoprs]|app)", r"(?:\.xox[abeoprs])?-[A-Za-z0-9-]{10,250}")),
-        ("xox", "xapp-"),
-    ),
-    _Rule(
-        "slack_webhook",  # the path is the secret; scheme and host stay readable
-        re.compile(r"https://hooks\.slack\.com/(?P<v>(?:services|workflows|triggers)/[A-Za-z0-9_/-]{8,})"),
-        ("hooks.slack.com/",),
-    ),
-    _Rule("npm_token", re.compile(_token("npm_", r"[A-Za-z0-9]{36}")), ("npm_",)),
-    _Rule("pypi_token", re.compile(_token("pypi-AgE", r"[A-Za-z0-9_-]{50,1000}")), ("pypi-AgE",)),
-    _Rule("aws_access_key_id", re.compile(_token("A[KS]IA", r"[A-Z0-9]{16}", edge="A-Za-z0-9")), ("AKIA", "ASIA")),
-    _Rule(
+    _rule("jwt", _token("eyJ", r"[A-Za-z0-9_-]++\.[A-Za-z0-9_-]++\.[A-Za-z0-9_-]*+"), check=_jwt_check),
+    _rule("github_fine_grained_token", _token("github_pat_", r"[A-Za-z0-9_]{22,255}")),
+    _rule("github_token", _token("gh[pousr]_", r"[A-Za-z0-9]{36,251}")),
+    _rule("gitlab_token", _token("glpat-", r"[A-Za-z0-9_-]{20,64}")),
+    _rule("supabase_access_token", _token("sbp_", r"[A-Za-z0-9_]{40,128}")),
+    _rule("supabase_secret_key", _token("sb_secret_", r"[A-Za-z0-9_-]{20,128}")),
+    _rule("supabase_publishable_key", _token("sb_publishable_", r"[A-Za-z0-9_-]{20,128}")),
+    _rule("anthropic_api_key", _token("sk-ant-", r"[A-Za-z0-9_-]{32,256}")),
+    _rule("openai_api_key", _token("sk-", r"(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,256}|[A-Za-z0-9]{48})")),
+    _rule("stripe_key", _token("sk_(?:live|test)_", r"[A-Za-z0-9]{16,247}")),
+    _rule("stripe_key", _token("rk_(?:live|test)_", r"[A-Za-z0-9]{16,247}")),
+    _rule("slack_token", _token("x(?:ox[abeoprs]|app)", r"(?:\.xox[abeoprs])?-[A-Za-z0-9-]{10,250}")),
+    # The path is the secret; scheme and host stay readable.
+    _rule("slack_webhook", r"https://hooks\.slack\.com/(?P<v>(?:services|workflows|triggers)/[A-Za-z0-9_/-]{8,})"),
+    _rule("npm_token", _token("npm_", r"[A-Za-z0-9]{36}")),
+    _rule("pypi_token", _token("pypi-AgE", r"[A-Za-z0-9_-]{50,1000}")),
+    _rule("aws_access_key_id", _token("A[KS]IA", r"[A-Z0-9]{16}", edge="A-Za-z0-9")),
+    _rule(
         "aws_secret_access_key",
-        re.compile(
-            r"secret[_-]?access[_-]?key(?:\\?[\"'])?[ \t]*[:=][ \t]*(?:\\?[\"'])?"
-            r"(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-            re.IGNORECASE,
-        ),
-        ("secret_access_key", "secretaccesskey", "secret-access-key"),
+        r"""secret[_-]?access[_-]?key(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\?["'])?(?P<v>[a-z0-9/+]{40})(?![a-z0-9/+=])""",
         folded=True,
     ),
-    _Rule("gcp_api_key", re.compile(_token("AIza", r"[A-Za-z0-9_-]{35}")), ("AIza",)),
-    _Rule(
-        "gcp_private_key_id",
-        re.compile(r'private_key_id\\?"[ \t]*:[ \t]*\\?"(?P<v>[a-f0-9]{40})\\?"'),
-        ("private_key_id",),
-    ),
-    _Rule(
-        "azure_account_key",  # storage AccountKey=, Service Bus / Event Hubs SharedAccessKey=
-        re.compile(r"(?:AccountKey|SharedAccessKey)[ \t]*=[ \t]*(?P<v>[A-Za-z0-9+/]{20,}={0,2})", re.IGNORECASE),
-        ("accountkey", "sharedaccesskey"),
-        folded=True,
-    ),
-    _Rule(
-        "azure_sas",  # a SAS in a connection string or token, or the sig= of a SAS URL
-        re.compile(
-            r"SharedAccessSignature[ \t]*[= ][ \t]*(?P<v>[^\s;\"'<>]+)|[?&;]sig=(?P<v2>[A-Za-z0-9%+/=_-]{16,})",
-            re.IGNORECASE,
-        ),
-        ("sharedaccesssignature", "sig="),
-        folded=True,
-    ),
-    _Rule(
+    _rule("gcp_api_key", _token("AIza", r"[A-Za-z0-9_-]{35}")),
+    _rule("gcp_private_key_id", r'private_key_id\\?"[ \t]*:[ \t]*\\?"(?P<v>[a-f0-9]{40})\\?"'),
+    # Storage AccountKey=, Service Bus / Event Hubs SharedAccessKey=.
+    _rule("azure_account_key", r"accountkey[ \t]*=[ \t]*(?P<v>[a-z0-9+/]{20,}={0,2})", folded=True),
+    _rule("azure_account_key", r"sharedaccesskey[ \t]*=[ \t]*(?P<v>[a-z0-9+/]{20,}={0,2})", folded=True),
+    # A SAS in a connection string or token, or the sig= of a SAS URL.
+    _rule("azure_sas", r"""sharedaccesssignature[ \t]*[= ][ \t]*(?P<v>[^\s;"'<>]+)""", folded=True),
+    _rule("azure_sas", r"sig=(?<=[?&;]sig=)(?P<v>[a-z0-9%+/=_-]{16,})", folded=True),
+    _rule(
         "authorization",
-        re.compile(
-            r"(?:proxy-)?authorization(?:\\?[\"'])?[ \t]*[:=][ \t]*(?:\\?[\"'])?"
-            r"(?:(?:bearer|basic|token|bot|apikey)[ \t]+)?(?P<v>[^\s\"'`,;\\]+)"
-            r"|(?<![A-Za-z])bearer[ \t]+(?P<v2>[A-Za-z0-9._~+/=-]{16,})"
-            r"|(?<![A-Za-z])basic[ \t]+(?P<v3>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
-            re.IGNORECASE,
-        ),
-        ("authorization", "bearer", "basic"),
+        r"""authorization(?:\\?["'])?[ \t]*[:=][ \t]*(?:\\?["'])?(?:(?:bearer|basic|token|bot|apikey)[ \t]+)?"""
+        r"""(?P<v>[^\s"'`,;\\]{8,})""",  # credentials are long; `f"Bearer {key}"` leaves `f`
         folded=True,
-        check=_authorization_check,
+        check=_header_check,
     ),
-    _Rule(
-        "url_credentials",  # user and password before @host: only that userinfo goes (with any unencoded ? or #)
-        re.compile(r"://(?P<v>[^\s:/?#@\"'<>]{0,128}:[^\s/\"'<>]{1,256})@"),
-        ("://",),
-        check=_url_check,
+    _rule("authorization", r"bearer(?<![a-z]bearer)[ \t]+(?P<v>[a-z0-9._~+/=-]{16,})", folded=True,
+          check=_bare_bearer_check),
+    _rule("authorization", r"basic(?<![a-z]basic)[ \t]+(?P<v>[a-z0-9+/]{8,}={0,2})(?![a-z0-9+/=])", folded=True,
+          check=_bare_basic_check),
+    # scheme://user:password@host: only the userinfo goes, with any unencoded ? or # in the password.
+    _rule("url_credentials", r"""://(?P<v>[^\s:/?#@"'<>]{0,128}:[^\s/"'<>]{1,256})@""", check=_url_check),
+    # key=value, key: value, "key": "value", key => value: only the value goes.
+    *(
+        _rule("secret_assignment", f"(?P<k>{word}){_KEY_SUFFIX}{_ASSIGN}{_VALUE}", folded=True,
+              check=_assignment_check)
+        for word in _KEY_WORDS
     ),
-    _Rule(
-        "secret_assignment",  # key=value, key: value, "key": "value", key => value (only the value goes)
-        # A bare colon needs a blank or quote after it (YAML, JSON): `x-access-token:ghs_…@host`
-        # is URL userinfo, left to the URL and token rules.
-        re.compile(_KEY_WORD + r"(?:\\?[\"'])?\]?[ \t]*(?:=>|:=|=|:(?=[ \t]|\\?[\"']))[ \t]*" + _VALUE, re.IGNORECASE),
-        ("pass", "pwd", "secret", "token", "key", "credential"),
-        folded=True,
-        check=_assignment_check,
-    ),
-    _Rule(
-        "secret_assignment",  # CLI flags: --password hunter2, --db-password 'x'
-        re.compile(
-            r"--(?:[A-Za-z0-9]++-){0,4}" + _CLI_WORD + r"[ \t]+" + _VALUE,
-            re.IGNORECASE,
-        ),
-        ("--",),
-        check=_flag_check,
-    ),
+    # CLI flags: --password hunter2, --db-password 'x'.
+    _rule("secret_assignment", r"--(?:[a-z0-9]++-){0,4}" + _CLI_WORD + r"[ \t]+" + _VALUE, folded=True,
+          check=_flag_check),
 )
 
 RULES: tuple[str, ...] = tuple(dict.fromkeys(rule.id for rule in _RULES))
 
 # A dict key naming a secret (`{"password": "x"}`): its string value is redacted whole.
-_SECRET_KEY = re.compile(_KEY_WORD + r"\Z", re.IGNORECASE)
+_SECRET_KEY = re.compile(f"(?P<k>{'|'.join(_KEY_WORDS)}){_KEY_SUFFIX}\\Z", re.IGNORECASE)
 
 
 def find_secrets(text: str) -> list[SecretFinding]:
     """The secrets in `text`, ordered and non-overlapping."""
-    folded = text.lower()  # only for anchor look-ups: its offsets may differ from text's
+    folded = text.lower()
+    if len(folded) != len(text):  # only U+0130 lower-cases to two characters; offsets must match
+        folded = text.replace("\u0130", "i").lower()
     spans: list[list[int]] = []  # [start, end, rule index]
     for index, rule in enumerate(_RULES):
-        haystack = folded if rule.folded else text
-        if not any(anchor in haystack for anchor in rule.anchors):
-            continue
         groups = [name for name in rule.pattern.groupindex if name.startswith("v")]
-        for m in rule.pattern.finditer(text):
+        for m in rule.pattern.finditer(folded if rule.folded else text):
             group: str | int = next((name for name in groups if m.start(name) >= 0), 0)
             start, end = m.span(group)
-            if start == end or (rule.check is not None and not rule.check(m, group)):
+            if start == end or (rule.check is not None and not rule.check(m, text[start:end])):
                 continue
             spans.append([start, end, index])
     spans.sort()
@@ -319,8 +288,11 @@ def redact_value(value: object) -> object:
 
 
 def _redact_field(key: object, value: object) -> object:
-    if isinstance(key, str) and isinstance(value, str) and _real_value(value):
+    if isinstance(key, str) and isinstance(value, str):
         m = _SECRET_KEY.search(key)
-        if m and not (m["k"].lower() == "pwd" and value.startswith(("/", "~"))):
-            return "[REDACTED:secret_assignment]"
+        if m and _secret_value(m["k"], value):
+            # Named after a rule that recognises the whole value, if one does (`[REDACTED:jwt]`).
+            findings = find_secrets(value)
+            whole = len(findings) == 1 and findings[0].start == 0 and findings[0].end == len(value)
+            return f"[REDACTED:{findings[0].rule if whole else 'secret_assignment'}]"
     return redact_value(value)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +12,8 @@ from mcp.server import Server
 
 from server.app import build_server
 from server.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
 
 # Both protocol eras the server must serve: the 2025 handshake ("legacy") and, through discovery
 # ("auto"), the 2026-07-28 per-request envelope.
@@ -47,3 +52,21 @@ def era(request: pytest.FixtureRequest) -> str:
 def make_server(**overrides: Any) -> Server[Any]:
     settings: Settings = load_settings(**overrides)
     return build_server(settings)
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the wheel and install it (no deps: the test environment has them) into its own folder."""
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dist.glob("*.whl")
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+    )
+    return target

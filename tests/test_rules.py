@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel
 
 from server.decision import Verdict
 from server.policy import Policy
@@ -98,3 +99,21 @@ def test_secret_reason_names_the_file_not_the_secret() -> None:
     message = decision.explain()
     assert "config/app.env" in message
     assert token not in message
+
+
+def test_every_policy_key_and_rule_is_documented() -> None:
+    import tomllib
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    text = (docs / "policy.md").read_text()
+    for name, field in Policy.model_fields.items():
+        assert f"`{name}`" in text or f"`[{name}]`" in text, name
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            for key in section.model_fields:
+                assert f"| `{key}` |" in text, f"{name}.{key}"
+    for rule in RULE_IDS:
+        assert f"| `{rule}` |" in text, rule
+    example = tomllib.loads((docs / "policy.example.toml").read_text())
+    Policy.model_validate(example)

@@ -16,24 +16,6 @@ REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the wheel and install it (no deps: the test environment has them) into its own folder."""
-    dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(REPO)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = dist.glob("*.whl")
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
-        check=True,
-    )
-    return target
-
-
 def server_params(site: Path, cwd: Path, *args: str) -> StdioServerParameters:
     return StdioServerParameters(
         command=str(site / "bin" / "devops-mcp"),

@@ -8,7 +8,7 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.registry import AnySpec, ToolEnv, ToolSpec
-from tools.report import ReportValidation, validate_report
+from tools.report_model import ReportValidation
 
 
 class ValidateReportInput(BaseModel):
@@ -20,6 +20,9 @@ class ValidateReportInput(BaseModel):
 
 
 async def _validate(args: ValidateReportInput, env: ToolEnv) -> ReportValidation:
+    # Imported on first use: the checks pull in YAML and JSON Schema machinery that start-up does not need.
+    from tools.report import validate_report
+
     # The checks parse YAML and run zizmor in a subprocess: keep them off the event loop.
     return await anyio.to_thread.run_sync(validate_report, args.report)
 
