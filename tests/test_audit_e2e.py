@@ -43,7 +43,10 @@ async def test_audit_lists_every_call_and_nothing_leaks(installed: Path, tmp_pat
     leaky["runbooks"][0]["steps"].append(f"export AWS_SECRET_ACCESS_KEY={planted['aws']}")
     leaky["runbooks"][0]["steps"].append(f"curl -H 'apikey: {planted['jwt']}' with token {planted['supabase']}")
     params = StdioServerParameters(
-        command=str(installed / "bin" / "devops-mcp"), args=["serve", "--log-level", "DEBUG"], env=env, cwd=str(tmp_path)
+        command=str(installed / "bin" / "devops-mcp"),
+        args=["serve", "--log-level", "DEBUG"],
+        env=env,
+        cwd=str(tmp_path),
     )
     results: list[str] = []
     with (tmp_path / "server.log").open("w") as errlog:

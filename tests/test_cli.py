@@ -100,7 +100,11 @@ def test_invalid_policy_stops_serve_with_one_line(policy: str, key: str, tmp_pat
     path.write_text(policy)
     devops_mcp = shutil.which("devops-mcp") or sys.exit("devops-mcp not installed")
     done = subprocess.run(
-        [devops_mcp, "serve", "--policy", str(path)], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        [devops_mcp, "serve", "--policy", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1, done.stderr

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.conftest import ERA_VERSIONS, ERAS
+from tests.conftest import ERA_VERSIONS
 
 pytestmark = pytest.mark.slow
 

@@ -30,7 +30,8 @@ def test_start_up_and_listing_import_no_backend(tmp_path: object) -> None:
         capture_output=True,
         text=True,
         check=True,
-        env={"XDG_STATE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "GITHUB_TOKEN": "x", "SUPABASE_ACCESS_TOKEN": "x"},
+        # Tokens switch every toolset on, so each toolset's start-up is covered.
+        env={"XDG_STATE_HOME": str(tmp_path), "GITHUB_TOKEN": "x", "SUPABASE_ACCESS_TOKEN": "x"},
     ).stdout
     loaded = set(json.loads(out.splitlines()[-1]))
     assert "server.pipeline" in loaded, "the probe did not build the server"
