@@ -32,7 +32,7 @@ def build_server(
     registry = build_registry(settings, specs)
     pipeline = ToolPipeline(
         registry,
-        ToolEnv(settings=settings),
+        ToolEnv(settings=settings, policy=policy),
         policy,
         audit if audit is not None else open_audit_store(settings),
     )

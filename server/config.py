@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("GITHUB_TOKEN", "GITHUB_PERSONAL_ACCESS_TOKEN")
     )
+    github_app_id: str | None = Field(default=None, validation_alias="GITHUB_APP_ID")
+    github_app_private_key: SecretStr | None = Field(default=None, validation_alias="GITHUB_APP_PRIVATE_KEY")
+    github_app_private_key_file: Path | None = Field(default=None, validation_alias="GITHUB_APP_PRIVATE_KEY_FILE")
+    github_app_installation_id: int | None = Field(default=None, validation_alias="GITHUB_APP_INSTALLATION_ID")
     github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
     supabase_access_token: SecretStr | None = Field(default=None, validation_alias="SUPABASE_ACCESS_TOKEN")
     supabase_api_url: str = Field(default="https://api.supabase.com", validation_alias="SUPABASE_API_URL")
@@ -75,19 +79,30 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "github_token", "supabase_access_token", "http_token", "anthropic_api_key", mode="before"
+        "github_token",
+        "github_app_private_key",
+        "supabase_access_token",
+        "http_token",
+        "anthropic_api_key",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `${VAR:-}` expansions in client configs hand us empty strings for unset tokens.
         return None if value == "" else value
 
+    def github_configured(self) -> bool:
+        app = self.github_app_id and self.github_app_installation_id
+        return self.github_token is not None or bool(
+            app and (self.github_app_private_key or self.github_app_private_key_file)
+        )
+
     def configured_toolsets(self) -> tuple[str, ...]:
         """The toolsets to serve: the explicit list, else every toolset whose credentials are present."""
         if self.toolsets is not None:
             return self.toolsets
         present = {
-            "github": self.github_token is not None,
+            "github": self.github_configured(),
             "supabase": self.supabase_access_token is not None,
             # The agent runner arrives with its own issue; until then it is never served.
             "agent": False,

@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from server.secrets import redact, redact_value
+from server.redact import redact, redact_value
 
 
 def configure_logging(level: str = "INFO") -> None:

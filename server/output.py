@@ -7,7 +7,6 @@ client that reads either sees the same fenced, redacted, bounded result.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,17 +14,11 @@ from pydantic_core import to_jsonable_python
 
 from server.budget import cap_text
 from server.fence import fence_untrusted
-from server.secrets import redact_value
+from server.redact import redact_value
+from tools.untrusted import Untrusted
 
 _MIN_LEAF = 200  # a capped string keeps at least this much, notice included
 _HOW_TO_GET_MORE = "narrow the request (a shorter window, a search filter, fewer paths) or write the output to a file"
-
-
-@dataclass(frozen=True)
-class Untrusted:
-    """Field marker: `Annotated[str, Untrusted("github:pr-body")]` is text from outside, fenced on output."""
-
-    source: str
 
 
 def fence_fields(model: BaseModel) -> dict[str, Any]:

@@ -25,9 +25,9 @@ from server.decision import Decision, Verdict
 from server.errors import ToolFailure
 from server.output import shape, to_text
 from server.policy import Policy
+from server.redact import redact, redact_value
 from server.registry import AnySpec, ToolEnv, ToolRegistry
 from server.rules import RuleInput, Touches, decide
-from server.secrets import redact, redact_value
 
 log = structlog.get_logger(__name__)
 
@@ -117,7 +117,7 @@ class ToolPipeline:
             stopped = await self._confirm(ctx, params, spec, args, call)
             if stopped is not None:
                 return stopped
-        return await self._run(spec, args, call)
+        return await self._run(spec, args, touches, call)
 
     async def _confirm(
         self,
@@ -156,9 +156,9 @@ class ToolPipeline:
         outcome: Outcome = "declined" if answer == "declined" else "cancelled"
         return await self._finish(call, outcome, error_result(message), message)
 
-    async def _run(self, spec: AnySpec, args: BaseModel, call: _Call) -> _Result:
+    async def _run(self, spec: AnySpec, args: BaseModel, touches: Touches, call: _Call) -> _Result:
         try:
-            output = await spec.run(args, self.env)
+            output = await spec.run(args, self.env, touches)
         except ToolFailure as exc:
             message = f"{spec.name} failed: {exc}"
             return await self._finish(call, "error", error_result(message), message)

@@ -14,6 +14,7 @@ import mcp_types as types
 from pydantic import BaseModel
 
 from server.config import Settings
+from server.policy import Policy
 from server.rules import Touches
 
 # Claude Code asks its user before a tool marked so; our fallback when a client cannot elicit.
@@ -25,9 +26,10 @@ Out = TypeVar("Out", bound=BaseModel)
 
 @dataclass
 class ToolEnv:
-    """What a running tool may use: the settings and the backends built from them on first use."""
+    """What a running tool may use: settings, policy, and the backends built from them on first use."""
 
     settings: Settings
+    policy: Policy
     backends: dict[str, Any] = field(default_factory=dict)
 
 
@@ -39,7 +41,8 @@ class ToolSpec(Generic[In, Out]):
     toolset: str
     input_model: type[In]
     output_model: type[Out]
-    run: Callable[[In, ToolEnv], Awaitable[Out]]
+    # Runs with the facts the decision was made on, so a tool acts on exactly what was judged.
+    run: Callable[[In, ToolEnv, Touches], Awaitable[Out]]
     read_only: bool
     destructive: bool = False
     idempotent: bool = False

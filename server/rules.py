@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict
 
 from server.decision import Decision, Reason, Verdict
 from server.policy import Policy
-from server.secrets import find_secrets
+from server.redact import find_secrets
+from tools.github_models import PullRequestFacts
 
 
 class FileWrite(BaseModel):
@@ -21,6 +22,16 @@ class FileWrite(BaseModel):
 
     path: str
     text: str | None = None  # decoded content to scan; None when there is nothing readable
+
+
+class MergeFacts(BaseModel):
+    """A merge about to happen: the pull request as read just now, and how it is to be merged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pull_request: PullRequestFacts
+    method: str
+    expected_sha: str | None = None
 
 
 class Touches(BaseModel):
@@ -34,6 +45,7 @@ class Touches(BaseModel):
     files: tuple[FileWrite, ...] = ()
     deleted_paths: tuple[str, ...] = ()
     project: str | None = None  # Supabase project ref
+    merge: MergeFacts | None = None
 
 
 class RuleInput(BaseModel):
@@ -137,6 +149,46 @@ def destructive_tool(call: RuleInput, policy: Policy) -> list[Reason]:
     return [_ask("tool.destructive", f"{call.tool} cannot be undone by this server")]
 
 
+def merge_blockers(merge: MergeFacts, policy: Policy) -> list[Reason]:
+    """Every gate that stops this merge, by name; with no check or status at all, an ask."""
+    pr = merge.pull_request
+    reasons = []
+    if pr.state != "open" or pr.merged:
+        reasons.append(_deny("merge.closed", f"pull request #{pr.number} is {'merged' if pr.merged else pr.state}"))
+    if pr.draft:
+        reasons.append(_deny("merge.draft", f"pull request #{pr.number} is a draft; mark it ready for review first"))
+    if pr.mergeable is False or pr.mergeable_state == "dirty":
+        reasons.append(_deny("merge.unmergeable", "the head does not merge cleanly into the base; resolve conflicts"))
+    failing = pr.checks.failing + pr.statuses.failing
+    if failing:
+        reasons.append(_deny("merge.checks-failing", f"failing checks or statuses: {', '.join(failing)}"))
+    pending = pr.checks.pending + pr.statuses.pending
+    if pending:
+        reasons.append(_deny("merge.checks-pending", f"checks or statuses still running: {', '.join(pending)}"))
+    if pr.checks.total + pr.statuses.total == 0:
+        reasons.append(_ask("merge.no-checks", "the head commit has no check runs or statuses at all"))
+    requested = [r.user for r in pr.reviews if r.state == "CHANGES_REQUESTED"]
+    if requested:
+        reasons.append(_deny("merge.changes-requested", f"changes requested by {', '.join(requested)}"))
+    approvals = sum(r.state == "APPROVED" for r in pr.reviews)
+    if approvals < policy.github.required_approvals:
+        reasons.append(
+            _deny("merge.approvals", f"{approvals} approval(s); the policy asks for {policy.github.required_approvals}")
+        )
+    if merge.expected_sha is not None and merge.expected_sha != pr.head_sha:
+        reasons.append(
+            _deny("merge.head-moved", f"the head is now {pr.head_sha[:12]}, not {merge.expected_sha[:12]}")
+        )
+    if merge.method not in policy.github.merge_methods:
+        allowed = ", ".join(policy.github.merge_methods)
+        reasons.append(_deny("merge.method", f"merge method {merge.method} is not allowed (policy: {allowed})"))
+    return reasons
+
+
+def merge_gates(call: RuleInput, policy: Policy) -> list[Reason]:
+    return merge_blockers(call.touches.merge, policy) if call.touches.merge else []
+
+
 RULES: tuple[Rule, ...] = (
     scope_repository,
     scope_project,
@@ -145,6 +197,7 @@ RULES: tuple[Rule, ...] = (
     secret_in_content,
     workflow_file,
     destructive_tool,
+    merge_gates,
 )
 
 RULE_IDS: tuple[str, ...] = (
@@ -155,6 +208,16 @@ RULE_IDS: tuple[str, ...] = (
     "content.secret",
     "path.workflow",
     "tool.destructive",
+    "merge.closed",
+    "merge.draft",
+    "merge.unmergeable",
+    "merge.checks-failing",
+    "merge.checks-pending",
+    "merge.no-checks",
+    "merge.changes-requested",
+    "merge.approvals",
+    "merge.head-moved",
+    "merge.method",
 )
 
 

@@ -12,6 +12,10 @@ from mcp.server import Server
 
 from server.app import build_server
 from server.config import Settings, load_settings
+from server.logs import configure_logging
+
+# In-process servers log like the real one: redacted JSON on stderr, never on stdout.
+configure_logging("DEBUG")
 
 REPO = Path(__file__).resolve().parent.parent
 

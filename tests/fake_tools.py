@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.output import Untrusted
 from server.registry import AnySpec, ToolEnv, ToolSpec
 from server.rules import FileWrite, Touches
+from tools.untrusted import Untrusted
 
 RUNS: list[str] = []  # the tools that actually ran, in order: "nothing happened" is checkable
 
@@ -24,7 +24,7 @@ class EchoOut(BaseModel):
     note: str
 
 
-async def _echo(args: EchoIn, env: ToolEnv) -> EchoOut:
+async def _echo(args: EchoIn, env: ToolEnv, touches: Touches) -> EchoOut:
     RUNS.append("echo")
     return EchoOut(echoed=args.text + "x" * args.size, note=args.text)
 
@@ -41,7 +41,7 @@ class WriteOut(BaseModel):
     written: str
 
 
-async def _write(args: WriteIn, env: ToolEnv) -> WriteOut:
+async def _write(args: WriteIn, env: ToolEnv, touches: Touches) -> WriteOut:
     RUNS.append("write")
     return WriteOut(written=f"{args.repo}@{args.branch}:{args.path}")
 
@@ -60,7 +60,7 @@ class WipeIn(BaseModel):
     target: str
 
 
-async def _wipe(args: WipeIn, env: ToolEnv) -> WriteOut:
+async def _wipe(args: WipeIn, env: ToolEnv, touches: Touches) -> WriteOut:
     RUNS.append("wipe")
     return WriteOut(written=f"wiped {args.target}")
 
@@ -69,7 +69,7 @@ class CrashIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-async def _crash(args: CrashIn, env: ToolEnv) -> EchoOut:
+async def _crash(args: CrashIn, env: ToolEnv, touches: Touches) -> EchoOut:
     RUNS.append("crash")
     raise RuntimeError("boom with " + "gh" + "p_" + "A" * 36)
 

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from server.decision import Verdict
 from server.policy import Policy
-from server.rules import RULE_IDS, FileWrite, RuleInput, Touches, decide
+from server.rules import RULE_IDS, FileWrite, MergeFacts, RuleInput, Touches, decide
 from tests import fakes
+from tools.github_models import CheckSummary, PullRequestFacts, Review
 
 A, Q, D = Verdict.ALLOW, Verdict.ASK, Verdict.DENY
 
@@ -20,6 +21,27 @@ A, Q, D = Verdict.ALLOW, Verdict.ASK, Verdict.DENY
 def write(path: str = "src/app.py", text: str = "print('hi')\n", branch: str = "feature/x", **kw: object) -> Touches:
     return Touches(repository="acme/web", branch=branch, files=(FileWrite(path=path, text=text),), **kw)  # type: ignore[arg-type]
 
+
+def pr(**changes: object) -> Touches:
+    """A merge of a green, approved, open pull request, with `changes` applied to its facts."""
+    green = CheckSummary(total=1, by_result={"success": 1}, failing=[], pending=[])
+    none = CheckSummary(total=0, by_result={}, failing=[], pending=[])
+    method = str(changes.pop("method", "merge"))
+    expected = changes.pop("expected_sha", None)
+    facts = PullRequestFacts(
+        number=7, state="open", merged=False, draft=False, mergeable=True, mergeable_state="clean",
+        head="feature/x", head_sha="a" * 40, base="main", title="t", checks=green, statuses=none,
+        reviews=[Review(user="alice", state="APPROVED")],
+    ).model_copy(update=changes)  # fmt: skip
+    return Touches(merge=MergeFacts(pull_request=facts, method=method, expected_sha=expected))  # type: ignore[arg-type]
+
+
+RED = CheckSummary(total=1, by_result={"failure": 1}, failing=["tests"], pending=[])
+RUNNING = CheckSummary(total=1, by_result={"pending": 1}, failing=[], pending=["lint"])
+NO_CHECKS = CheckSummary(total=0, by_result={}, failing=[], pending=[])
+MERGE_ASK = {"rules": {f"merge.{gate}": "ask" for gate in (
+    "closed", "draft", "unmergeable", "checks-failing", "checks-pending", "changes-requested", "approvals",
+    "head-moved", "method")}}  # fmt: skip
 
 SCOPED = {"scope": {"repositories": ["acme/*"], "supabase_projects": ["abcdefghijklmnopqrst"]}}
 
@@ -59,6 +81,36 @@ CASES: list[tuple[str, Touches, bool, dict[str, object], Verdict]] = [
     ("tool.destructive", Touches(), False, {}, A),
     ("tool.destructive", Touches(), True, {}, Q),
     ("tool.destructive", Touches(), True, {"rules": {"tool.destructive": "deny"}}, D),
+    ("merge.closed", pr(), False, {}, A),
+    ("merge.closed", pr(state="closed"), False, MERGE_ASK, Q),
+    ("merge.closed", pr(merged=True), False, {}, D),
+    ("merge.draft", pr(), False, {}, A),
+    ("merge.draft", pr(draft=True), False, MERGE_ASK, Q),
+    ("merge.draft", pr(draft=True), False, {}, D),
+    ("merge.unmergeable", pr(mergeable=None, mergeable_state="unknown"), False, {}, A),
+    ("merge.unmergeable", pr(mergeable=False), False, MERGE_ASK, Q),
+    ("merge.unmergeable", pr(mergeable_state="dirty"), False, {}, D),
+    ("merge.checks-failing", pr(), False, {}, A),
+    ("merge.checks-failing", pr(checks=RED), False, MERGE_ASK, Q),
+    ("merge.checks-failing", pr(statuses=RED), False, {}, D),
+    ("merge.checks-pending", pr(), False, {}, A),
+    ("merge.checks-pending", pr(statuses=RUNNING), False, MERGE_ASK, Q),
+    ("merge.checks-pending", pr(checks=RUNNING), False, {}, D),
+    ("merge.no-checks", pr(), False, {}, A),
+    ("merge.no-checks", pr(checks=NO_CHECKS), False, {}, Q),
+    ("merge.no-checks", pr(checks=NO_CHECKS), False, {"rules": {"merge.no-checks": "deny"}}, D),
+    ("merge.changes-requested", pr(), False, {}, A),
+    ("merge.changes-requested", pr(reviews=[Review(user="a", state="APPROVED"), Review(user="b", state="CHANGES_REQUESTED")]), False, MERGE_ASK, Q),  # noqa: E501
+    ("merge.changes-requested", pr(reviews=[Review(user="a", state="APPROVED"), Review(user="b", state="CHANGES_REQUESTED")]), False, {}, D),  # noqa: E501
+    ("merge.approvals", pr(reviews=[]), False, {"github": {"required_approvals": 0}}, A),
+    ("merge.approvals", pr(reviews=[]), False, MERGE_ASK, Q),
+    ("merge.approvals", pr(), False, {"github": {"required_approvals": 2}}, D),
+    ("merge.head-moved", pr(expected_sha="a" * 40), False, {}, A),
+    ("merge.head-moved", pr(expected_sha="b" * 40), False, MERGE_ASK, Q),
+    ("merge.head-moved", pr(expected_sha="b" * 40), False, {}, D),
+    ("merge.method", pr(method="squash"), False, {}, A),
+    ("merge.method", pr(method="rebase"), False, MERGE_ASK | {"github": {"merge_methods": ["squash"]}}, Q),
+    ("merge.method", pr(method="rebase"), False, {"github": {"merge_methods": ["squash"]}}, D),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.config import Settings
 from server.registry import AnySpec, ToolRegistry
-from server.toolsets import report
+from server.toolsets import github, report
 
 
 def build_registry(settings: Settings, specs: list[AnySpec] | None = None) -> ToolRegistry:
@@ -12,6 +12,8 @@ def build_registry(settings: Settings, specs: list[AnySpec] | None = None) -> To
     if specs is None:
         enabled = settings.configured_toolsets()
         specs = []
+        if "github" in enabled:
+            specs.extend(github.SPECS)
         if "report" in enabled:
             specs.extend(report.SPECS)
     if settings.read_only:

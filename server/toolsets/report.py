@@ -8,6 +8,7 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.registry import AnySpec, ToolEnv, ToolSpec
+from server.rules import Touches
 from tools.report_model import ReportValidation
 
 
@@ -19,7 +20,7 @@ class ValidateReportInput(BaseModel):
     )
 
 
-async def _validate(args: ValidateReportInput, env: ToolEnv) -> ReportValidation:
+async def _validate(args: ValidateReportInput, env: ToolEnv, touches: Touches) -> ReportValidation:
     # Imported on first use: the checks pull in YAML and JSON Schema machinery that start-up does not need.
     from tools.report import validate_report
 

@@ -18,7 +18,7 @@ from dataclasses import FrozenInstanceError
 
 import pytest
 
-from server.secrets import RULES, SecretFinding, find_secrets, redact, redact_value
+from server.redact import RULES, SecretFinding, find_secrets, redact, redact_value
 
 _rng = random.Random(20240501)  # fixed seed: a failure names the same fake every run
 ALNUM = string.ascii_letters + string.digits
@@ -386,6 +386,7 @@ def test_redact_value_walks_nested_structures() -> None:
         "repo": "acme/api",
         "files": [{"path": ".env", "content": f"SUPABASE_ACCESS_TOKEN={_sbp}\n"}],
         "headers": ("Accept: */*", f"Authorization: Bearer {_bearer}"),
+        "request_headers": {"Authorization": "Bearer abc", "Cookie": "session=" + _pw[1], "Accept": "*/*"},
         "password": _pw[0],
         "apiKey": _stripe["sk_live"],
         "PWD": "/home/runner/work",
@@ -399,6 +400,8 @@ def test_redact_value_walks_nested_structures() -> None:
         "repo": "acme/api",
         "files": [{"path": ".env", "content": "SUPABASE_ACCESS_TOKEN=[REDACTED:supabase_access_token]\n"}],
         "headers": ("Accept: */*", "Authorization: Bearer [REDACTED:authorization]"),
+        "request_headers": {"Authorization": "[REDACTED:secret_assignment]", "Cookie": "[REDACTED:secret_assignment]",
+                            "Accept": "*/*"},
         "password": "[REDACTED:secret_assignment]",
         "apiKey": "[REDACTED:stripe_key]",
         "PWD": "/home/runner/work",

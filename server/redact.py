@@ -63,17 +63,18 @@ def _token(prefix: str, body: str, edge: str = "A-Za-z0-9_-") -> str:
 # Values that name, mask or template a secret rather than hold one; matched against a whole value.
 _PLACEHOLDER = re.compile(
     r"""
-    \$.*                                  # $VAR, ${VAR}, $(cmd), ${{ secrets.X }}
-    | <[^<>]*> | \{\{.*\}\} | \{[\w.-]*\}  # <password>, {{ template }}, {name}
-    | %\(?\w*\)?s                          # %s, %(name)s
-    | \*+ | •+                             # masked
-    | \[REDACTED[^\]]*\]                   # already redacted: keeps redact() idempotent
-    | none | null | nil | true | false | undefined | required
-    | str | string | bytes | int | bool | any | secretstr | secretbytes  # type annotations
-    | optional\[.* | bearer | basic
+    \$.*                                    # $VAR, ${VAR}, $(cmd), ${{ secrets.X }}
+    | <[^<>]*> | \{.* | %\(?\w*\)?s          # <password>, {{ template }}, {name}, a JSON object, %s
+    | \[.*                                   # [REDACTED:…] (keeps redact() idempotent), a list
+    | \*+ | •+ | \.\.\.+ | … | [\W_]          # masked, elided, or a lone `=` or `.`
+    | \#.*                                   # a comment: `password:  # set in CI`
+    | none | null | nil | true | false | undefined | required | optional | read | write  # `id-token: write`
+    | the | a | an                           # prose: "token: the value from the login step"
+    | str | string | bytes | int | bool | any | secretstr | secretbytes | optional\[.*  # type annotations
+    | bearer | basic | await | new | lambda | function
     | (?:self|this|cls|os|var|local|env|process|settings|config|args|params|inputs|vars|secrets)
-      [.\[].*                              # a reference in code: var.db_password, os.environ[...]
-    | .*\(.* | [a-z_]\w*\[.*                # code: os.getenv("X"), auth[1], Callable[[str], None]
+      [.\[].*                                # a reference in code: var.db_password, os.environ[...]
+    | .*\(.* | [a-z_]\w*\[.*                 # code: os.getenv("X"), auth[1], Callable[[str], None]
     """,
     re.IGNORECASE | re.VERBOSE,
 )
@@ -83,12 +84,12 @@ def _real_value(value: str) -> bool:
     return bool(value) and not _PLACEHOLDER.fullmatch(value)
 
 
-_IDENTIFIER = re.compile(r"\w+")
+_NAME = re.compile(r"[\w.]+")
 
 
 def _names_itself(key_word: str, value: str) -> bool:
-    """A value that is a name ending in the key word is code: `password=password`, `token: ProgressToken`."""
-    return bool(_IDENTIFIER.fullmatch(value)) and value.lower().replace("_", "").endswith(
+    """A value that is a name ending in the key word is code: `token=auth.token`, `token: ProgressToken`."""
+    return bool(_NAME.fullmatch(value)) and value.lower().replace("_", "").endswith(
         key_word.lower().replace("_", "").replace("-", "")
     )
 
@@ -150,17 +151,18 @@ def _url_check(m: re.Match[str], value: str) -> bool:
 # starting with a literal so that each gets its own fast search.
 _KEY_WORDS = (
     "pass(?:word|wd|phrase)", "pwd", "secret", "token", "api[_-]?key", "access[_-]?key", "private[_-]?key",
-    "signing[_-]?key", "encryption[_-]?key", "master[_-]?key", "credentials?",
+    "signing[_-]?key", "encryption[_-]?key", "master[_-]?key",
 )
 _KEY_SUFFIX = r"(?:[_-]?(?:key|base|value)){0,2}"
 # key=, key:, "key": , key => , ['key'] => , but not key == . A bare colon needs a blank or quote after it (YAML,
 # JSON): in `x-access-token:ghs_…@host` it is URL userinfo, left to the URL and token rules.
 _ASSIGN = r"""(?:\\?["'])?\]?[ \t]*(?:=>|:=|=(?!=)|:(?=[ \t]|\\?["']))[ \t]*"""
-_CLI_WORD = r"(?P<k>password|passwd|passphrase|pwd|secret|token|api-?key|access-key|private-key|client-secret)"
-# Quoted values may not span lines; possessive repeats never backtrack into a long value.
+_CLI_WORD = r"(?P<k>password|passwd|passphrase|pwd|secret|token|api-?key|access-key|private-key)"
+# Quoted values may not span lines, nor may a bare value run over a `\n` escape (JSON-encoded
+# text); possessive repeats never backtrack into a long value.
 _VALUE = (
     r"""(?:"(?P<v>(?:[^"\\\r\n]|\\.)*+)"|'(?P<v2>[^'\r\n]*+)'"""
-    r"""|\\"(?P<v3>(?:[^"\\\r\n]|\\[^"\r\n])*+)\\"|(?P<v4>[^\s"'`,;&)}]++))"""
+    r"""|\\"(?P<v3>(?:[^"\\\r\n]|\\[^"\r\n])*+)\\"|(?P<v4>(?:[^\s"'`,;&)}\\]|\\(?![nrt"]))++))"""
 )
 
 _RULES: tuple[_Rule, ...] = (
@@ -213,23 +215,24 @@ _RULES: tuple[_Rule, ...] = (
           check=_bare_bearer_check),
     _rule("authorization", r"basic(?<![a-z]basic)[ \t]+(?P<v>[a-z0-9+/]{8,}={0,2})(?![a-z0-9+/=])", folded=True,
           check=_bare_basic_check),
-    # scheme://user:password@host: only the userinfo goes, with any unencoded ? or # in the password.
+    # A URL with a user and a password before @host: only that userinfo goes, with any unencoded ? or # in it.
     _rule("url_credentials", r"""://(?P<v>[^\s:/?#@"'<>]{0,128}:[^\s/"'<>]{1,256})@""", check=_url_check),
     # key=value, key: value, "key": "value", key => value: only the value goes.
     *(
-        _rule("secret_assignment", f"(?P<k>{word}){_KEY_SUFFIX}{_ASSIGN}{_VALUE}", folded=True,
+        _rule("secret_assignment", f"(?P<k>{word}{_KEY_SUFFIX}){_ASSIGN}{_VALUE}", folded=True,
               check=_assignment_check)
         for word in _KEY_WORDS
     ),
-    # CLI flags: --password hunter2, --db-password 'x'.
+    # CLI flags: "--password" or "--db-password", a blank, then the value.
     _rule("secret_assignment", r"--(?:[a-z0-9]++-){0,4}" + _CLI_WORD + r"[ \t]+" + _VALUE, folded=True,
           check=_flag_check),
 )
 
 RULES: tuple[str, ...] = tuple(dict.fromkeys(rule.id for rule in _RULES))
 
-# A dict key naming a secret (`{"password": "x"}`): its string value is redacted whole.
-_SECRET_KEY = re.compile(f"(?P<k>{'|'.join(_KEY_WORDS)}){_KEY_SUFFIX}\\Z", re.IGNORECASE)
+# A dict key naming a secret (password, DB_PASSWORD, apiKey, an Authorization or Cookie header):
+# its string value is redacted whole.
+_SECRET_KEY = re.compile(f"(?P<k>(?:{'|'.join(_KEY_WORDS)}){_KEY_SUFFIX}|authorization|cookie)\\Z", re.IGNORECASE)
 
 
 def find_secrets(text: str) -> list[SecretFinding]:
@@ -273,8 +276,9 @@ def redact(text: str) -> str:
 def redact_value(value: object) -> object:
     """A copy of `value` with every string in it (dict keys too) redacted, recursively.
 
-    A string value under a key that names a secret (`password`, `DB_PASSWORD`, `apiKey`) is
-    redacted whole unless it is empty or a placeholder. Other objects are returned as they are.
+    A string value under a key that names a secret (`password`, `DB_PASSWORD`, `apiKey`,
+    `Authorization`, `Cookie`) is redacted whole unless it is empty or a placeholder. Other
+    objects are returned as they are.
     """
     if isinstance(value, str):
         return redact(value)
