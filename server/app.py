@@ -29,7 +29,11 @@ def build_server(
 ) -> Server[Any]:
     """The server for `settings`; tests may pass their own policy, audit store or tool specs."""
     policy = policy if policy is not None else load_policy(settings.policy_path)
-    registry = build_registry(settings, specs)
+    if settings.supabase_project_ref and not policy.scope.supabase_project:
+        # SUPABASE_PROJECT_REF is the policy's single-project mode, set from the environment.
+        scope = policy.scope.model_copy(update={"supabase_project": settings.supabase_project_ref})
+        policy = policy.model_copy(update={"scope": scope})
+    registry = build_registry(settings, policy, specs)
     pipeline = ToolPipeline(
         registry,
         ToolEnv(settings=settings, policy=policy),

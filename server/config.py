@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     github_app_installation_id: int | None = Field(default=None, validation_alias="GITHUB_APP_INSTALLATION_ID")
     github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
     supabase_access_token: SecretStr | None = Field(default=None, validation_alias="SUPABASE_ACCESS_TOKEN")
+    supabase_project_ref: str | None = Field(
+        default=None, pattern=r"^[a-z]{20}$", validation_alias="SUPABASE_PROJECT_REF"
+    )
     supabase_api_url: str = Field(default="https://api.supabase.com", validation_alias="SUPABASE_API_URL")
     read_only: bool = Field(default=False, validation_alias="DEVOPS_MCP_READ_ONLY")
     toolsets: Annotated[tuple[str, ...] | None, NoDecode] = Field(

@@ -27,6 +27,11 @@ class ScopePolicy(_Section):
     supabase_projects: tuple[str, ...] = Field(
         default=(), description="Supabase project refs the Supabase tools may read; empty: any"
     )
+    supabase_project: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{20}$",
+        description="single-project mode: the one project; list_projects is hidden and project ids default to it",
+    )
 
 
 class GitHubPolicy(_Section):

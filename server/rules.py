@@ -7,6 +7,7 @@ file's `[rules]` table. Tools never judge themselves: they only declare what the
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from fnmatch import fnmatchcase
 
 from pydantic import BaseModel, ConfigDict
@@ -45,6 +46,8 @@ class Touches(BaseModel):
     files: tuple[FileWrite, ...] = ()
     deleted_paths: tuple[str, ...] = ()
     project: str | None = None  # Supabase project ref
+    log_window: tuple[datetime, datetime] | None = None
+    log_limit: int | None = None
     merge: MergeFacts | None = None
 
 
@@ -77,10 +80,32 @@ def scope_repository(call: RuleInput, policy: Policy) -> list[Reason]:
 
 def scope_project(call: RuleInput, policy: Policy) -> list[Reason]:
     project = call.touches.project
-    allowed = policy.scope.supabase_projects
+    single = policy.scope.supabase_project
+    allowed = (single,) if single else policy.scope.supabase_projects
     if project is None or not allowed or project in allowed:
         return []
-    return [_deny("scope.project", f"Supabase project {project} is outside the policy's supabase_projects")]
+    return [_deny("scope.project", f"Supabase project {project} is outside the policy's scope ({', '.join(allowed)})")]
+
+
+def log_window(call: RuleInput, policy: Policy) -> list[Reason]:
+    window = call.touches.log_window
+    if window is None:
+        return []
+    start, end = window
+    if start >= end:
+        return [_deny("logs.window", "the window starts after it ends; give iso_timestamp_start before the end")]
+    hours = (end - start).total_seconds() / 3600
+    if hours > policy.supabase.max_window_hours:
+        limit = policy.supabase.max_window_hours
+        return [_deny("logs.window", f"the window is {hours:.1f} h; at most {limit:g} h per query: split it")]
+    return []
+
+
+def log_limit(call: RuleInput, policy: Policy) -> list[Reason]:
+    limit = call.touches.log_limit
+    if limit is None or limit <= policy.supabase.max_limit:
+        return []
+    return [_deny("logs.limit", f"limit {limit} is above the policy's max_limit {policy.supabase.max_limit}")]
 
 
 def protected_branch(call: RuleInput, policy: Policy) -> list[Reason]:
@@ -192,6 +217,8 @@ def merge_gates(call: RuleInput, policy: Policy) -> list[Reason]:
 RULES: tuple[Rule, ...] = (
     scope_repository,
     scope_project,
+    log_window,
+    log_limit,
     protected_branch,
     unsafe_paths,
     secret_in_content,
@@ -203,6 +230,8 @@ RULES: tuple[Rule, ...] = (
 RULE_IDS: tuple[str, ...] = (
     "scope.repository",
     "scope.project",
+    "logs.window",
+    "logs.limit",
     "branch.protected",
     "path.unsafe",
     "content.secret",

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from pydantic import BaseModel
 
@@ -20,6 +22,11 @@ A, Q, D = Verdict.ALLOW, Verdict.ASK, Verdict.DENY
 
 def write(path: str = "src/app.py", text: str = "print('hi')\n", branch: str = "feature/x", **kw: object) -> Touches:
     return Touches(repository="acme/web", branch=branch, files=(FileWrite(path=path, text=text),), **kw)  # type: ignore[arg-type]
+
+
+def logs(hours: float = 1, limit: int = 100) -> Touches:
+    end = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    return Touches(project="abcdefghijklmnopqrst", log_window=(end - timedelta(hours=hours), end), log_limit=limit)
 
 
 def pr(**changes: object) -> Touches:
@@ -54,6 +61,15 @@ CASES: list[tuple[str, Touches, bool, dict[str, object], Verdict]] = [
     ("scope.project", Touches(project="abcdefghijklmnopqrst"), False, SCOPED, A),
     ("scope.project", Touches(project="zzzzzzzzzzzzzzzzzzzz"), False, SCOPED | {"rules": {"scope.project": "ask"}}, Q),
     ("scope.project", Touches(project="zzzzzzzzzzzzzzzzzzzz"), False, SCOPED, D),
+    ("scope.project", Touches(project="zzzzzzzzzzzzzzzzzzzz"), False, {"scope": {"supabase_project": "abcdefghijklmnopqrst"}}, D),  # noqa: E501
+    ("logs.window", logs(hours=24), False, {}, A),
+    ("logs.window", logs(hours=25), False, {"rules": {"logs.window": "ask"}}, Q),
+    ("logs.window", logs(hours=25), False, {}, D),
+    ("logs.window", logs(hours=-1), False, {}, D),
+    ("logs.window", logs(hours=3), False, {"supabase": {"max_window_hours": 2}}, D),
+    ("logs.limit", logs(limit=1000), False, {}, A),
+    ("logs.limit", logs(limit=500), False, {"supabase": {"max_limit": 100}, "rules": {"logs.limit": "ask"}}, Q),
+    ("logs.limit", logs(limit=500), False, {"supabase": {"max_limit": 100}}, D),
     ("branch.protected", write(branch="feature/login"), False, {}, A),
     ("branch.protected", write(branch="release/2.0"), False, {"rules": {"branch.protected": "ask"}}, Q),
     ("branch.protected", write(branch="main"), False, {}, D),

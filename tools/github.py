@@ -69,9 +69,7 @@ def connect(auth: GitHubAuth, base_url: str) -> Github:
     if auth.token:
         credentials = Auth.Token(auth.token)
     elif auth.app_id and auth.app_private_key and auth.app_installation_id:
-        credentials = Auth.AppAuth(auth.app_id, auth.app_private_key).get_installation_auth(
-            auth.app_installation_id
-        )
+        credentials = Auth.AppAuth(auth.app_id, auth.app_private_key).get_installation_auth(auth.app_installation_id)
     else:
         raise ToolFailure("no GitHub credentials: set GITHUB_TOKEN (or the GITHUB_APP_* variables)")
     # No client-side spacing of requests: a tool call makes a handful, and rate limits are handled
