@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import mcp_types as types
@@ -11,10 +12,11 @@ from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 import prompts
 from server import __version__, persona
 from server.audit import AuditStore, open_audit_store
-from server.config import Settings
+from server.config import Settings, Transport
 from server.pipeline import ToolPipeline
 from server.policy import Policy, load_policy
 from server.registry import AnySpec, ToolEnv
+from server.telemetry import Telemetry
 from server.toolsets import build_registry
 
 SERVER_NAME = "devops-engineer-mcp"
@@ -26,6 +28,8 @@ def build_server(
     policy: Policy | None = None,
     audit: AuditStore | None = None,
     specs: list[AnySpec] | None = None,
+    telemetry: Telemetry | None = None,
+    transport: Transport = "stdio",
 ) -> Server[Any]:
     """The server for `settings`; tests may pass their own policy, audit store or tool specs."""
     policy = policy if policy is not None else load_policy(settings.policy_path)
@@ -36,9 +40,10 @@ def build_server(
     registry = build_registry(settings, policy, specs)
     pipeline = ToolPipeline(
         registry,
-        ToolEnv(settings=settings, policy=policy),
+        ToolEnv(settings=settings, policy=policy, transport=transport),
         policy,
         audit if audit is not None else open_audit_store(settings),
+        telemetry,
     )
 
     async def list_tools(
@@ -89,6 +94,11 @@ def build_server(
         on_list_resource_templates=list_resource_templates,
         on_read_resource=read_resource,
     )
-    # Seals the request state of confirmation rounds (2026-07-28) so a client cannot forge one.
-    server.middleware.append(RequestStateBoundary(RequestStateSecurity.ephemeral(), default_audience=SERVER_NAME))
+    # Seals the request state of confirmation rounds (2026-07-28) so a client cannot forge one; replicas
+    # that share DEVOPS_MCP_STATE_KEY accept each other's rounds.
+    security = RequestStateSecurity.ephemeral()
+    if settings.state_key is not None:
+        key = hashlib.sha256(settings.state_key.get_secret_value().encode()).digest()
+        security = RequestStateSecurity(keys=[key], ttl=600.0)
+    server.middleware.append(RequestStateBoundary(security, default_audience=SERVER_NAME))
     return server

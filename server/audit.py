@@ -42,7 +42,10 @@ class AuditStore(Protocol):
 
     async def tail(self, limit: int) -> list[AuditRecord]: ...
 
-    def close(self) -> None: ...
+    async def ping(self) -> None:
+        """Raises when the store cannot take a write now (readiness)."""
+
+    async def aclose(self) -> None: ...
 
 
 _SCHEMA = """
@@ -95,13 +98,7 @@ class SQLiteAuditStore:
             rows = self._conn.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM audit ORDER BY id DESC LIMIT ?", (limit,)  # noqa: S608
             ).fetchall()
-        records = []
-        for row in reversed(rows):
-            data = dict(zip(_COLUMNS, row, strict=True))
-            data["arguments"] = json.loads(data["arguments"])
-            data["reasons"] = json.loads(data["reasons"])
-            records.append(AuditRecord.model_validate(data))
-        return records
+        return [_record(row) for row in reversed(rows)]
 
     async def write(self, record: AuditRecord) -> None:
         await anyio.to_thread.run_sync(self._insert, record)
@@ -109,9 +106,75 @@ class SQLiteAuditStore:
     async def tail(self, limit: int) -> list[AuditRecord]:
         return await anyio.to_thread.run_sync(self._select, limit)
 
+    async def ping(self) -> None:
+        with self._lock:
+            self._conn.execute("SELECT 1 FROM audit LIMIT 1")
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+class PostgresAuditStore:
+    """Several replicas share one PostgreSQL: each row is committed before the call's result returns."""
+
+    def __init__(self, url: str) -> None:
+        from psycopg_pool import AsyncConnectionPool
+
+        self.pool = AsyncConnectionPool(url, min_size=1, max_size=8, open=False, kwargs={"autocommit": True})
+        self._ready = False
+        self._opening = anyio.Lock()
+
+    async def _open(self) -> None:
+        async with self._opening:
+            if self._ready:
+                return
+            await self.pool.open(wait=True, timeout=10)
+            async with self.pool.connection() as conn:
+                # The migration: idempotent, so every replica may run it at start.
+                await conn.execute(_SCHEMA.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY"))
+                await conn.execute("CREATE INDEX IF NOT EXISTS audit_time ON audit (time)")
+            self._ready = True
+
+    async def write(self, record: AuditRecord) -> None:
+        await self._open()
+        row = record.model_dump(mode="json")
+        values = [
+            json.dumps(row[c], ensure_ascii=False) if c in ("arguments", "reasons") else row[c] for c in _COLUMNS
+        ]
+        placeholders = ", ".join("%s" for _ in _COLUMNS)
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+                values,
+            )
+
+    async def tail(self, limit: int) -> list[AuditRecord]:
+        await self._open()
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM audit ORDER BY id DESC LIMIT %s", (limit,)  # noqa: S608
+            )
+            rows = await cursor.fetchall()
+        return [_record(row) for row in reversed(rows)]
+
+    async def ping(self) -> None:
+        await self._open()
+        async with self.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    async def aclose(self) -> None:
+        await self.pool.close()
+
+
+def _record(row: tuple[Any, ...]) -> AuditRecord:
+    data = dict(zip(_COLUMNS, row, strict=True))
+    data["arguments"] = json.loads(data["arguments"])
+    data["reasons"] = json.loads(data["reasons"])
+    return AuditRecord.model_validate(data)
 
 
 def audit_location(settings: Settings) -> str:
@@ -121,9 +184,7 @@ def audit_location(settings: Settings) -> str:
 def open_audit_store(settings: Settings) -> AuditStore:
     location = audit_location(settings)
     if location.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(
-            "DEVOPS_MCP_AUDIT: the PostgreSQL audit store is not built yet; use a SQLite path"
-        )
+        return PostgresAuditStore(location)
     try:
         return SQLiteAuditStore(Path(location).expanduser())
     except (OSError, sqlite3.Error) as exc:

@@ -71,25 +71,31 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(toolsets=args.toolsets, read_only=args.read_only, policy_path=args.policy)
     configure_logging(args.log_level)
-    server = build_server(settings)
     if args.transport == "http":
-        serve_http(server, args.host, args.port)
+        serve_http(settings, args.host, args.port)
     else:
-        serve_stdio(server)
+        serve_stdio(build_server(settings))
     return 0
 
 
 def _audit(args: argparse.Namespace) -> int:
     import anyio
 
-    from server.audit import open_audit_store
+    from server.audit import AuditRecord, open_audit_store
     from server.config import load_settings
 
     store = open_audit_store(load_settings())
+
+    async def read() -> list[AuditRecord]:
+        try:
+            return await store.tail(max(args.tail, 1))
+        finally:
+            await store.aclose()
+
     try:
-        records = anyio.run(store.tail, max(args.tail, 1))
-    finally:
-        store.close()
+        records = anyio.run(read)
+    except Exception as exc:
+        raise CommandError(f"cannot read the audit log: {type(exc).__name__}: {exc}") from None
     for record in records:
         if args.json:
             print(record.model_dump_json())

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     workspace: Path = Field(default_factory=Path.cwd, validation_alias="DEVOPS_MCP_WORKSPACE")
     audit: str | None = Field(default=None, validation_alias="DEVOPS_MCP_AUDIT")
     http_token: SecretStr | None = Field(default=None, validation_alias="DEVOPS_MCP_HTTP_TOKEN")
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(default=(), validation_alias="DEVOPS_MCP_ALLOWED_HOSTS")
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), validation_alias="DEVOPS_MCP_ALLOWED_ORIGINS"
+    )
+    state_key: SecretStr | None = Field(default=None, validation_alias="DEVOPS_MCP_STATE_KEY")
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
 
     @field_validator("github_api_url")
@@ -73,6 +78,20 @@ class Settings(BaseSettings):
     @classmethod
     def _supabase_url(cls, value: str) -> str:
         return _check_api_url(value, "SUPABASE_API_URL")
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("state_key")
+    @classmethod
+    def _key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("must be at least 32 bytes (e.g. `openssl rand -hex 32`), the same on every replica")
+        return value
 
     @field_validator("toolsets", mode="before")
     @classmethod
@@ -86,6 +105,7 @@ class Settings(BaseSettings):
         "github_app_private_key",
         "supabase_access_token",
         "http_token",
+        "state_key",
         "anthropic_api_key",
         mode="before",
     )

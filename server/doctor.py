@@ -17,6 +17,7 @@ from server.audit import audit_location, open_audit_store
 from server.config import Settings
 from server.errors import ConfigError
 from server.policy import load_policy
+from server.redact import redact
 
 Status = Literal["ok", "off", "problem"]
 
@@ -74,9 +75,26 @@ def run_checks(settings: Settings) -> list[Check]:
         )
     except ConfigError as exc:
         checks.append(Check(area="policy", check="valid", status="problem", detail=str(exc)))
-    try:
-        open_audit_store(settings).close()
-        checks.append(Check(area="audit", check="writable", status="ok", detail=audit_location(settings)))
-    except ConfigError as exc:
-        checks.append(Check(area="audit", check="writable", status="problem", detail=str(exc)))
+    checks.append(_audit_check(settings))
     return checks
+
+
+def _audit_check(settings: Settings) -> Check:
+    import anyio
+
+    async def ping() -> None:
+        store = open_audit_store(settings)
+        try:
+            await store.ping()
+        finally:
+            await store.aclose()
+
+    where = redact(audit_location(settings))
+    try:
+        anyio.run(ping)
+    except ConfigError as exc:
+        return Check(area="audit", check="writable", status="problem", detail=str(exc))
+    except Exception as exc:
+        detail = f"{where} unreachable ({type(exc).__name__}); check DEVOPS_MCP_AUDIT"
+        return Check(area="audit", check="writable", status="problem", detail=detail)
+    return Check(area="audit", check="writable", status="ok", detail=where)

@@ -28,6 +28,7 @@ from server.policy import Policy
 from server.redact import redact, redact_value
 from server.registry import AnySpec, ToolEnv, ToolRegistry
 from server.rules import RuleInput, Touches, decide
+from server.telemetry import NoTelemetry, Telemetry
 
 log = structlog.get_logger(__name__)
 
@@ -69,11 +70,19 @@ class _Call:
 
 
 class ToolPipeline:
-    def __init__(self, registry: ToolRegistry, env: ToolEnv, policy: Policy, audit: AuditStore) -> None:
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        env: ToolEnv,
+        policy: Policy,
+        audit: AuditStore,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self.registry = registry
         self.env = env
         self.policy = policy
         self.audit = audit
+        self.telemetry: Telemetry = telemetry or NoTelemetry()
         self.instance = uuid.uuid4().hex[:12]
 
     async def call(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> _Result:
@@ -91,6 +100,7 @@ class ToolPipeline:
             message = f"Unknown tool {params.name!r}; tools/list names the tools this server offers."
             await self._write_audit(call, "invalid", message)
             raise MCPError(code=types.INVALID_PARAMS, message=redact(message))
+        self.telemetry.call_started(spec.name)
         try:
             args = spec.input_model.model_validate(raw)
         except ValidationError as exc:
@@ -107,6 +117,7 @@ class ToolPipeline:
         call.decision = decide(
             RuleInput(tool=spec.name, destructive=spec.destructive, touches=touches), self.policy
         )
+        self.telemetry.decided(call.decision)
         if call.decision.verdict is Verdict.DENY:
             message = (
                 f"Refused: {spec.name} was not run.\n{call.decision.explain()}\n"
@@ -134,6 +145,7 @@ class ToolPipeline:
             f"Allow this action?\n{what}\n\nWhy you are asked:\n{call.decision.explain(Verdict.ASK)}"
         )
         answer = await ask_user(ctx, params, question, call_digest(spec.name, call.arguments))
+        self.telemetry.confirmed(answer if isinstance(answer, str) else "asked")
         if isinstance(answer, types.InputRequiredResult):
             call.confirmation = "pending"
             return await self._finish(call, "input_required", answer, None)
@@ -175,6 +187,7 @@ class ToolPipeline:
     async def _finish(
         self, call: _Call, outcome: Outcome, result: _Result, error: str | None
     ) -> _Result:
+        self.telemetry.call_finished(call.tool, outcome, time.perf_counter() - call.started)
         try:
             await self._write_audit(call, outcome, error)
         except Exception as exc:
@@ -200,6 +213,7 @@ class ToolPipeline:
             client=call.client,
         )
         log.debug("tool_call_arguments", tool=call.tool, arguments=arguments, error=error)
+        started = time.perf_counter()
         await self.audit.write(
             AuditRecord(
                 client=call.client,
@@ -214,3 +228,4 @@ class ToolPipeline:
                 error=redact(error) if error else None,
             )
         )
+        self.telemetry.audit_written(time.perf_counter() - started)

@@ -59,6 +59,11 @@ class BashPolicy(_Section):
     env_allow: tuple[str, ...] = Field(default=(), description="extra environment variables passed through")
 
 
+class HttpPolicy(_Section):
+    max_request_bytes: int = Field(default=1_000_000, ge=10_000, description="larger request bodies get 413")
+    rate_limit_per_minute: int = Field(default=600, ge=1, description="calls per client per minute; then 429")
+
+
 class Policy(_Section):
     confirm: Literal["elicit-or-host", "require-elicitation"] = Field(
         default="elicit-or-host",
@@ -78,6 +83,7 @@ class Policy(_Section):
     github: GitHubPolicy = GitHubPolicy()
     supabase: SupabasePolicy = SupabasePolicy()
     bash: BashPolicy = BashPolicy()
+    http: HttpPolicy = HttpPolicy()
 
     @field_validator("rules")
     @classmethod

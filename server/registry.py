@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 import mcp_types as types
 from pydantic import BaseModel
 
-from server.config import Settings
+from server.config import Settings, Transport
 from server.policy import Policy
 from server.rules import Touches
 
@@ -30,6 +30,7 @@ class ToolEnv:
 
     settings: Settings
     policy: Policy
+    transport: Transport = "stdio"
     backends: dict[str, Any] = field(default_factory=dict)
 
 

@@ -7,6 +7,8 @@ from typing import Any
 import anyio
 from mcp.server import Server
 
+from server.config import Settings
+
 
 def serve_stdio(server: Server[Any]) -> None:
     from mcp.server.stdio import stdio_server
@@ -18,33 +20,59 @@ def serve_stdio(server: Server[Any]) -> None:
     anyio.run(run)
 
 
-def allowed_hosts(host: str, port: int) -> tuple[list[str], list[str]]:
-    """Host and Origin values the DNS-rebinding check accepts: the bound address and loopback names."""
+def allowed_hosts(host: str, port: int, settings: Settings) -> tuple[list[str], list[str]]:
+    """Host and Origin values the DNS-rebinding check accepts: the bound address, loopback, and configured."""
     names = {host, "127.0.0.1", "localhost", "[::1]"}
     hosts = sorted({f"{name}:{port}" for name in names} | {f"{name}:*" for name in names - {host}})
-    origins = sorted(f"http://{entry}" for entry in hosts)
+    hosts += list(settings.allowed_hosts)
+    origins = sorted(f"http://{entry}" for entry in hosts if "://" not in entry) + list(settings.allowed_origins)
     return hosts, origins
 
 
-def serve_http(server: Server[Any], host: str, port: int) -> None:
+def serve_http(settings: Settings, host: str, port: int) -> None:
     import uvicorn
     from mcp.server.transport_security import TransportSecuritySettings
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
+    from prometheus_client import CollectorRegistry, generate_latest
 
-    async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+    from server.app import build_server
+    from server.audit import open_audit_store
+    from server.errors import ConfigError
+    from server.http_app import extra_routes, wrap
+    from server.policy import load_policy
+    from server.telemetry import PrometheusTelemetry
+    from server.toolsets import build_registry
+    from tools.bash import sandbox_status
 
-    hosts, origins = allowed_hosts(host, port)
+    if settings.http_token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError(f"serving on {host} needs DEVOPS_MCP_HTTP_TOKEN (a bearer token clients must send)")
+    policy = load_policy(settings.policy_path)
+    audit = open_audit_store(settings)
+    registry = CollectorRegistry(auto_describe=True)
+    telemetry = PrometheusTelemetry(
+        registry, build_registry(settings, policy).names(), sandbox_available=sandbox_status()[0]
+    )
+    server = build_server(settings, policy=policy, audit=audit, telemetry=telemetry, transport="http")
+    hosts, origins = allowed_hosts(host, port, settings)
     # The SDK turns DNS-rebinding protection on only for loopback hosts; we always set it.
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
     )
+    base = f"http://{host}:{port}"
     app = server.streamable_http_app(
         transport_security=security,
         host=host,
-        custom_starlette_routes=[Route("/healthz", healthz), Route("/readyz", healthz)],
+        stateless_http=True,
+        json_response=True,
+        max_request_body_size=policy.http.max_request_bytes,
+        custom_starlette_routes=extra_routes(settings, audit, lambda: generate_latest(registry), base + "/mcp"),
     )
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        wrap(app, settings, policy, base),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        # SIGTERM: stop accepting, let in-flight calls finish (and their audit rows land), then exit.
+        timeout_graceful_shutdown=30,
+    )
     uvicorn.Server(config).run()

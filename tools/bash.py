@@ -265,7 +265,7 @@ async def _spawn_and_wait(
     *,
     env: dict[str, str],
     cwd: str,
-    setup: Callable[[], None],
+    setup: Callable[[], None] | None,
     limit_s: float,
     output_limit: int,
     end_group: bool,
@@ -290,6 +290,7 @@ async def _spawn_and_wait(
             # Its own session: signals to the server's terminal group do not reach it, and killpg reaches
             # everything it starts that does not call setsid.
             start_new_session=True,
+            # None on the normal path, so that Python spawns with vfork (see sandbox.rlimit_preexec).
             preexec_fn=setup,
         )
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
@@ -388,16 +389,15 @@ async def run_command(command: str, cwd: str | None, timeout_s: float | None, se
             env, env_note = child_environment(settings.env_allow, sandbox.SANDBOX_HOME, os.environ)
             argv = sandbox.bwrap_argv(
                 probe,
+                identity,
                 workspace=str(workspace),
-                workspace_source=identity.workspace_source if identity else None,
                 cwd=str(work_dir),
                 network=settings.network,
-                max_processes=settings.max_processes,
-                tmpfs_mb=settings.memory_mb,
+                limits=limits,
                 command=["bash", "-c", command],
             )
             spawn_cwd = "/"
-            setup = sandbox.child_setup(identity, limits.rlimits())
+            setup = None
         else:
             bash = shutil.which("bash", path=sandbox.SAFE_PATH)
             if bash is None:
@@ -405,9 +405,12 @@ async def run_command(command: str, cwd: str | None, timeout_s: float | None, se
             # A private, empty HOME, as in the sandbox; removed afterwards.
             private_home = tempfile.mkdtemp(prefix="devops-mcp-home-")
             env, env_note = child_environment(settings.env_allow, private_home, os.environ)
-            argv = [bash, "-c", command]
+            prlimit = shutil.which("prlimit", path=sandbox.SAFE_PATH)
+            if prlimit is not None:
+                argv, setup = [prlimit, *limits.prlimit_args(nproc=False), "--", bash, "-c", command], None
+            else:
+                argv, setup = [bash, "-c", command], sandbox.rlimit_preexec(limits)
             spawn_cwd = str(work_dir)
-            setup = sandbox.child_setup(None, limits.rlimits())
         if env_note:
             notes.append(env_note)
         returncode, out, err, timed_out, abandoned = await _spawn_and_wait(
