@@ -118,6 +118,9 @@ class SQLiteAuditStore:
         self.close()
 
 
+_MIGRATION_LOCK = 0x6465766F7073  # "devops": one advisory lock id for this schema
+
+
 class PostgresAuditStore:
     """Several replicas share one PostgreSQL: each row is committed before the call's result returns."""
 
@@ -133,8 +136,10 @@ class PostgresAuditStore:
             if self._ready:
                 return
             await self.pool.open(wait=True, timeout=10)
-            async with self.pool.connection() as conn:
-                # The migration: idempotent, so every replica may run it at start.
+            async with self.pool.connection() as conn, conn.transaction():
+                # The migration: idempotent, and serialised by an advisory lock because replicas starting
+                # together would otherwise race in CREATE TABLE IF NOT EXISTS.
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
                 await conn.execute(_SCHEMA.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY"))
                 await conn.execute("CREATE INDEX IF NOT EXISTS audit_time ON audit (time)")
             self._ready = True

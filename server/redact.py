@@ -19,7 +19,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 __all__ = ["RULES", "SecretFinding", "find_secrets", "redact", "redact_value"]
@@ -229,6 +229,10 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 RULES: tuple[str, ...] = tuple(dict.fromkeys(rule.id for rule in _RULES))
+# Each rule's named value groups ("v…"), looked up once rather than on every scan.
+_VALUE_GROUPS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(name for name in rule.pattern.groupindex if name.startswith("v")) for rule in _RULES
+)
 
 # A dict key naming a secret (password, DB_PASSWORD, apiKey, an Authorization or Cookie header):
 # its string value is redacted whole.
@@ -241,8 +245,7 @@ def find_secrets(text: str) -> list[SecretFinding]:
     if len(folded) != len(text):  # only U+0130 lower-cases to two characters; offsets must match
         folded = text.replace("\u0130", "i").lower()
     spans: list[list[int]] = []  # [start, end, rule index]
-    for index, rule in enumerate(_RULES):
-        groups = [name for name in rule.pattern.groupindex if name.startswith("v")]
+    for index, (rule, groups) in enumerate(zip(_RULES, _VALUE_GROUPS, strict=True)):
         for m in rule.pattern.finditer(folded if rule.folded else text):
             group: str | int = next((name for name in groups if m.start(name) >= 0), 0)
             start, end = m.span(group)
@@ -282,12 +285,50 @@ def redact_value(value: object) -> object:
     """
     if isinstance(value, str):
         return redact(value)
+    if not _may_hold_secret(value):
+        return value
+    return _redact_each(value)
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _keyed_secret(value: object) -> bool:
     if isinstance(value, dict):
-        return {redact_value(key): _redact_field(key, item) for key, item in value.items()}
+        return any(
+            (isinstance(key, str) and isinstance(item, str) and _SECRET_KEY.search(key) is not None)
+            or _keyed_secret(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return any(_keyed_secret(item) for item in value)
+    return False
+
+
+def _may_hold_secret(value: object) -> bool:
+    """One scan over all of a structure's strings: most tool results hold no secret, and scanning each
+    short string on its own costs the rules' fixed overhead every time."""
+    return _keyed_secret(value) or bool(find_secrets("\n".join(_strings(value))))
+
+
+def _redact_each(value: object) -> object:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {_redact_each(key): _redact_field(key, item) for key, item in value.items()}
     if isinstance(value, list):
-        return [redact_value(item) for item in value]
+        return [_redact_each(item) for item in value]
     if isinstance(value, tuple):
-        return tuple(redact_value(item) for item in value)
+        return tuple(_redact_each(item) for item in value)
     return value
 
 

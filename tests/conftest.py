@@ -15,7 +15,7 @@ from server.config import Settings, load_settings
 from server.logs import configure_logging
 
 # In-process servers log like the real one: redacted JSON on stderr, never on stdout.
-configure_logging("DEBUG")
+configure_logging("INFO")
 
 REPO = Path(__file__).resolve().parent.parent
 

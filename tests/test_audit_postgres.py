@@ -1,0 +1,107 @@
+"""The PostgreSQL audit store, and several replicas sharing it: no acknowledged call loses its row."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+import anyio
+import httpx2
+import psycopg
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from server.audit import AuditRecord, PostgresAuditStore
+from tests.http_server import RunningServer, http_server
+from tests.postgres import postgres_url
+
+__all__ = ["postgres_url"]  # the fixture, imported so pytest finds it here
+
+pytestmark = pytest.mark.slow
+TOKEN = "replica-test-token-" + "x" * 16
+
+
+def rows(url: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
+        return [(tool, outcome) for tool, outcome in conn.execute("SELECT tool, outcome FROM audit ORDER BY id")]
+
+
+async def test_store_round_trip_and_idempotent_migration(postgres_url: str) -> None:
+    first, second = PostgresAuditStore(postgres_url), PostgresAuditStore(postgres_url)
+    try:
+        await first.write(AuditRecord(tool="a", arguments={"x": 1}, outcome="ok", duration_ms=1.5))
+        await second.write(AuditRecord(tool="b", arguments={}, outcome="denied", duration_ms=0.1, reasons=["[r] m"]))
+        tail = await second.tail(10)
+        await first.ping()
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert [(r.tool, r.outcome, r.reasons) for r in tail] == [("a", "ok", []), ("b", "denied", ["[r] m"])]
+    assert tail[0].arguments == {"x": 1}
+
+
+async def call_many(server: RunningServer, count: int, acknowledged: list[str], tag: str) -> None:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) as http,
+        Client(streamable_http_client(server.mcp, http_client=http)) as client,
+    ):
+        for i in range(count):
+            result = await client.call_tool("validate_report", {"report": {"call": f"{tag}-{i}"}})
+            if result.structured_content is not None:
+                acknowledged.append(f"{tag}-{i}")
+
+
+def replica_env(url: str, key: str) -> dict[str, str]:
+    return {"DEVOPS_MCP_AUDIT": url, "DEVOPS_MCP_HTTP_TOKEN": TOKEN, "DEVOPS_MCP_STATE_KEY": key}
+
+
+async def test_two_replicas_share_the_audit_store(postgres_url: str, tmp_path: Path) -> None:
+    key = os.urandom(32).hex()
+    with (
+        http_server(tmp_path / "a", replica_env(postgres_url, key)) as a,
+        http_server(tmp_path / "b", replica_env(postgres_url, key)) as b,
+    ):
+        acknowledged: list[str] = []
+        async with anyio.create_task_group() as group:
+            for n in range(4):
+                group.start_soon(call_many, a if n % 2 else b, 10, acknowledged, f"c{n}")
+    assert len(acknowledged) == 40
+    assert rows(postgres_url).count(("validate_report", "ok")) == 40
+
+
+async def test_sigkill_of_one_replica_loses_no_acknowledged_row(postgres_url: str, tmp_path: Path) -> None:
+    key = os.urandom(32).hex()
+    with (
+        http_server(tmp_path / "a", replica_env(postgres_url, key)) as a,
+        http_server(tmp_path / "b", replica_env(postgres_url, key)) as b,
+    ):
+        on_a: list[str] = []
+        on_b: list[str] = []
+
+        async def kill_a_soon() -> None:
+            await anyio.sleep(0.5)
+            os.kill(a.process.pid, signal.SIGKILL)
+
+        async def load_a() -> None:
+            try:
+                await call_many(a, 400, on_a, "a")
+            except Exception:
+                pass
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(load_a)
+            group.start_soon(call_many, b, 60, on_b, "b")
+            group.start_soon(kill_a_soon)
+        assert a.process.wait(timeout=5) == -signal.SIGKILL
+        after: list[str] = []
+        await call_many(b, 5, after, "after")
+    assert 0 < len(on_a) < 400, "replica a was killed under load"
+    assert len(on_b) == 60
+    assert len(after) == 5, "the other replica keeps serving"
+    ok_rows = rows(postgres_url).count(("validate_report", "ok"))
+    # Every acknowledged call has its row; a call cut off mid-flight may have one too.
+    assert ok_rows >= len(on_a) + len(on_b) + len(after)
+    assert ok_rows <= len(on_a) + len(on_b) + len(after) + 1
