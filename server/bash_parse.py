@@ -14,6 +14,7 @@ Pure: no subprocess, no network; the parser is built once per process (about 10 
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 import shlex
@@ -78,6 +79,9 @@ class Redirect:
 
     @property
     def writes(self) -> bool:
+        # `>&2` duplicates a descriptor; `>&file` (like `&>file`) writes the file.
+        if self.op == ">&" and self.target is not None:
+            return not re.fullmatch(r"\d+-?|-", self.target.text)
         return self.target is not None and self.op in {">", ">>", ">|", "&>", "&>>", "<>"}
 
     @property
@@ -180,7 +184,7 @@ def _ansi_c(body: str) -> str:
 
     def one(m: re.Match[str]) -> str:
         esc = m.group(1)
-        if esc[0] in "xuU":
+        if esc[0] in "xuU" and len(esc) > 1:
             return chr(int(esc[1:], 16)) if int(esc[1:], 16) < 0x110000 else ""
         if esc[0].isdigit():
             return chr(int(esc, 8) & 0xFF)
@@ -218,9 +222,9 @@ def _unquoted(text: str) -> str:
 _DQ_ESCAPE = re.compile(r'\\(\n|[$`"\\])')
 
 
-def _split_value(value: str) -> str:
-    """An unquoted expansion's value: blanks split fields, glob characters stay active."""
-    return re.sub(r"[ \t\n]+", _SPLIT, value)
+def _split_value(value: str, ifs: str = " \t\n") -> str:
+    """An unquoted expansion's value: IFS characters split fields, glob characters stay active."""
+    return re.sub(f"[{re.escape(ifs)}]+", _SPLIT, value) if ifs else value
 
 
 _EXPANSION = re.compile(r"\$\{(?P<len>#?)(?P<name>[A-Za-z_]\w*|[0-9@*#?$!-])(?P<op>:?[-=]|:?\+|)(?P<rest>.*)\}\Z", re.S)
@@ -247,7 +251,7 @@ def _brace_expand(text: str) -> list[str]:
         head, body, tail = text[:start], text[start + 1 : end], text[end + 1 :]
         if commas:
             bounds = [start, *commas, end]
-            options = [text[a + 1 : b] for a, b in zip(bounds, bounds[1:], strict=False)]
+            options = [text[a + 1 : b] for a, b in itertools.pairwise(bounds)]
             return [r for option in options for r in _brace_expand(head + option + tail)][:64]
         seq = re.fullmatch(r"(-?\w+)\.\.(-?\w+)", body)
         if seq:
@@ -278,9 +282,12 @@ class _State:
 
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = ""
+    # Variables set from a substitution (`x=$(curl …)`): the commands that produced them, so that
+    # `eval "$x"` is known to run what curl fetched.
+    origins: dict[str, tuple[SimpleCommand, ...]] = field(default_factory=dict)
 
     def copy(self) -> _State:
-        return _State(dict(self.env), self.cwd)
+        return _State(dict(self.env), self.cwd, dict(self.origins))
 
 
 @dataclass(slots=True)
@@ -315,6 +322,7 @@ class _Walker:
         self.source = source
         self.unknowns = _Unknowns()
         self.commands: list[SimpleCommand] = []
+        self.borrowed: list[SimpleCommand] = []  # origins of unknown variables expanded in the current word
         self.errors: list[str] = []
 
     # statements ---------------------------------------------------------------------------
@@ -388,7 +396,10 @@ class _Walker:
             else:
                 trailing.append(child)
         inner = replace(ctx, redirects=ctx.redirects + tuple(redirects))
-        found = self.statement(body, inner) if body is not None else []
+        if body is not None:
+            found = self.statement(body, inner)
+        else:  # `> /etc/passwd` alone: the null command with its redirections
+            found = [self.emit(node, [Word(":")], [], list(inner.redirects), ctx)]
         for extra in trailing:
             if extra.type == "pipeline" and extra.children and extra.children[0].type in ("|", "|&"):
                 found += self.continue_pipeline(extra, found, ctx)
@@ -521,8 +532,8 @@ class _Walker:
         return self.commands[before:]
 
     def assignment(self, node: Node, ctx: _Ctx) -> tuple[str, Word]:
-        name_node = node.child_by_field_name("name") or node.named_children[0]
-        name = _text(name_node)
+        name_node = node.child_by_field_name("name") or next(iter(node.named_children), None)
+        name = _text(name_node) if name_node is not None else ""
         value_node = node.child_by_field_name("value")
         if value_node is None:
             return name, Word("")
@@ -534,8 +545,10 @@ class _Walker:
     def assign(self, name: str, value: Word, ctx: _Ctx) -> None:
         if value.literal and "[" not in name:
             ctx.state.env[name] = value.text
+            ctx.state.origins.pop(name, None)
         else:
             ctx.state.env.pop(name.split("[")[0], None)
+            ctx.state.origins[name.split("[")[0]] = value.inner
 
     def function(self, node: Node, ctx: _Ctx) -> list[SimpleCommand]:
         name_node = node.child_by_field_name("name")
@@ -583,8 +596,9 @@ class _Walker:
     def fields(self, node: Node, ctx: _Ctx) -> list[Word]:
         """The words bash makes of one argument: expanded braces, split unquoted expansions."""
         before = len(self.commands)
+        self.borrowed = []
         encoded = self.encode(node, ctx, quoted=False)
-        inner = tuple(self.commands[before:])
+        inner = tuple(self.commands[before:]) + tuple(self.borrowed)
         quoted_empty = encoded == "" and node.type in ("string", "raw_string", "ansi_c_string")
         words: list[Word] = []
         for expanded in _brace_expand(encoded) if _B_OPEN in encoded else [encoded]:
@@ -596,9 +610,10 @@ class _Walker:
     def plain(self, node: Node, ctx: _Ctx) -> Word:
         """An assignment's value: no field splitting, no brace expansion, no globbing."""
         before = len(self.commands)
+        self.borrowed = []
         encoded = self.encode(node, ctx, quoted=False)
         encoded = encoded.translate(_PLAIN)
-        return self.make_word(encoded, tuple(self.commands[before:]), globbing=False)
+        return self.make_word(encoded, tuple(self.commands[before:]) + tuple(self.borrowed), globbing=False)
 
     def make_word(self, encoded: str, inner: tuple[SimpleCommand, ...], globbing: bool = True) -> Word:
         literal = not any("\ue100" <= ch <= "\ue6ff" for ch in encoded)
@@ -649,8 +664,12 @@ class _Walker:
     def variable(self, name: str, ctx: _Ctx, quoted: bool, raw: str) -> str:
         value = self.lookup(name, ctx)
         if value is None:
+            self.borrowed += ctx.state.origins.get(name, ())
             return self.unknowns.mark(raw)
-        return _quote_globs(value) if quoted else _split_value(value)
+        return _quote_globs(value) if quoted else _split_value(value, self.ifs(ctx))
+
+    def ifs(self, ctx: _Ctx) -> str:
+        return ctx.state.env.get("IFS", " \t\n")
 
     def lookup(self, name: str, ctx: _Ctx) -> str | None:
         if name in ctx.state.env:
@@ -674,7 +693,7 @@ class _Walker:
         if m["op"] == "" and m["rest"] == "":
             return self.variable(m["name"], ctx, quoted, raw)
         if value is not None and m["op"] in (":-", "-", ":=", "="):
-            return _quote_globs(value) if quoted else _split_value(value)
+            return _quote_globs(value) if quoted else _split_value(value, self.ifs(ctx))
         for child in node.named_children:
             self.encode(child, ctx, quoted=True)
         return self.unknowns.mark(raw)
@@ -685,7 +704,7 @@ class _Walker:
         if node.type == "command_substitution":
             echoed = _echoed(found, ctx.state.cwd)
             if echoed is not None:  # `$(echo rm)` is just "rm", `$(pwd)` the directory
-                return _quote_globs(echoed) if quoted else _split_value(echoed)
+                return _quote_globs(echoed) if quoted else _split_value(echoed, self.ifs(ctx))
         return self.unknowns.mark(_text(node))
 
 
@@ -700,10 +719,22 @@ def _echoed(found: list[SimpleCommand], cwd: str | None = None) -> str | None:
         return None
     args = [w.text for w in words[1:]]
     if words[0].text == "echo":
-        args = [a for a in args if a not in ("-n", "-e", "-E")]
-    elif args and "%" in args[0]:
+        flags = [a for a in args if a in ("-n", "-e", "-E")]
+        text = " ".join(a for a in args if a not in flags)
+        return (_ansi_c(text) if "-e" in flags else text).rstrip("\n")
+    return _printf(args)
+
+
+def _printf(args: list[str]) -> str | None:
+    """printf's output for a format using only %s and %b (escapes decoded), else None."""
+    if not args:
         return None
-    return " ".join(args).rstrip("\n")
+    fmt, values = args[0], args[1:]
+    if re.search(r"%(?![sb%])", fmt):
+        return None
+    values_iter = iter(values)
+    out = re.sub(r"%[sb%]", lambda m: "%" if m.group() == "%%" else next(values_iter, ""), fmt)
+    return _ansi_c(out).rstrip("\n")
 
 
 _STATEMENT_HANDLERS = {
@@ -764,16 +795,15 @@ def _fallback(source: str) -> list[SimpleCommand]:
         words: list[Word] = []
         for token in tokens:
             marked = "".join(_BRACE_CHARS.get(ch, ch) for ch in token)
-            words += [Word(text) for text in _brace_expand(marked) for text in text.split() if text]
+            words += [Word(text) for text in _brace_expand(marked) if text]
         if words:
             commands.append(SimpleCommand(words=words, text=segment.strip(), fallback=True))
     return commands
 
 
 def echoed(command: SimpleCommand) -> str | None:
-    """What `command` prints when it is an `echo`/`printf` of literal words (escapes decoded)."""
-    text = _echoed([replace(command, upstream=(), redirects=[])])
-    return _ansi_c(text) if text is not None else None
+    """What `command` prints when it is an `echo`/`printf` of literal words."""
+    return _echoed([replace(command, upstream=(), redirects=[])])
 
 
 # --- wrappers ------------------------------------------------------------------------------------
@@ -839,6 +869,7 @@ _WRAPPERS: dict[str, _Wrapper] = {
     "xargs": _Wrapper(_opts("-a --arg-file -d --delimiter -E -e --eof -I --replace -L --max-lines -n --max-args "
                             "-P --max-procs -s --max-chars --process-slot-var")),
     "doppler": _Wrapper(),
+    "coproc": _Wrapper(),
 }
 _OPTIONAL_VALUE = re.compile(r"--?\w[\w-]*=")  # --opt=value: one word
 
@@ -900,8 +931,8 @@ def unwrap(command: SimpleCommand, stdin_words: list[Word] | None = None) -> Unw
             result.layers += _find_commands(words)
             break
         if name == "parallel":
-            inner, code = _parallel(words)
-            result.layers += inner
+            commands, code = _parallel(words)
+            result.layers += commands
             result.code += code
             break
         spec = _WRAPPERS.get(name)
@@ -919,6 +950,8 @@ def unwrap(command: SimpleCommand, stdin_words: list[Word] | None = None) -> Unw
             if inner:  # watch hands its arguments to `sh -c` as one string
                 result.code.append(Word(" ".join(w.text for w in inner), all(w.literal for w in inner)))
             break
+        if name == "coproc" and "{" in [w.text for w in inner[:2]]:  # coproc NAME { cmd; }
+            inner = inner[[w.text for w in inner].index("{") + 1 :]
         if name == "busybox" and inner and inner[0].text in ("sh", "ash", "hush"):
             inner = [Word("sh"), *inner[1:]]
         if not inner:
@@ -935,7 +968,7 @@ def _xargs_command(options: list[Word], inner: list[Word], stdin_words: list[Wor
             replace_str = options[i + 1].text
         elif w.text.startswith("--replace="):
             replace_str = w.text.split("=", 1)[1]
-        elif w.text == "-i" or w.text.startswith("-i"):
+        elif w.text.startswith(("-i", "-I")):
             replace_str = w.text[2:] or "{}"
     read = stdin_words if stdin_words is not None else [Word("<stdin>", literal=False)]
     inner = inner or [Word("echo")]

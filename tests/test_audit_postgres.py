@@ -86,10 +86,9 @@ async def test_sigkill_of_one_replica_loses_no_acknowledged_row(postgres_url: st
             os.kill(a.process.pid, signal.SIGKILL)
 
         async def load_a() -> None:
-            try:
+            # The replica is killed mid-stream; what it acknowledged before counts.
+            with contextlib.suppress(Exception):
                 await call_many(a, 400, on_a, "a")
-            except Exception:
-                pass
 
         async with anyio.create_task_group() as group:
             group.start_soon(load_a)
