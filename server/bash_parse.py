@@ -24,7 +24,7 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 __all__ = ["Redirect", "Script", "SimpleCommand", "Unwrapped", "Word", "echoed", "parse_script", "resolve_path",
-           "unwrap", "word"]
+           "unwrap"]
 
 MAX_DEPTH = 8  # nested `bash -c`, eval and substitutions deeper than this are not read: fail closed
 
@@ -61,11 +61,6 @@ class Word:
 
     def __str__(self) -> str:
         return self.text
-
-
-def word(text: str) -> Word:
-    """A literal word (for synthesised commands)."""
-    return Word(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,8 +313,7 @@ _ENDLESS_FALSE = frozenset({"false", "/bin/false", "/usr/bin/false", "! true", "
 
 
 class _Walker:
-    def __init__(self, source: str) -> None:
-        self.source = source
+    def __init__(self) -> None:
         self.unknowns = _Unknowns()
         self.commands: list[SimpleCommand] = []
         self.borrowed: list[SimpleCommand] = []  # origins of unknown variables expanded in the current word
@@ -390,7 +384,9 @@ class _Walker:
                 redirects.append(self.redirect(child, ctx))
                 # tree-sitter files the rest of a heredoc's first line under the heredoc:
                 # `cat <<EOF | sh` holds a pipeline `| sh`, `sh <<EOF && ls` holds `ls`.
-                trailing += [c for c in child.named_children if c.type not in _HEREDOC_PARTS]
+                if child.type == "heredoc_redirect":
+                    trailing += [c for c in child.named_children
+                                 if c.type not in _HEREDOC_PARTS and c.type not in _WORD_NODES]
             elif body is None:
                 body = child
             else:
@@ -767,7 +763,7 @@ def parse_script(source: str, *, depth: int = 0, env: dict[str, str] | None = No
     if depth > MAX_DEPTH:
         return Script([], ["nested too deep"])
     tree = _parser().parse(source.encode("utf-8", "surrogatepass"))
-    walker = _Walker(source)
+    walker = _Walker()
     ctx = _Ctx(state=_State(dict(env or {}), cwd), depth=depth, upstream=upstream)
     walker.statements(tree.root_node, ctx)
     if tree.root_node.has_error and not walker.errors:

@@ -56,6 +56,37 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.set_defaults(func=_audit)
 
+    install = commands.add_parser("install", help="set up a host to use this server")
+    hosts = install.add_subparsers(dest="host", required=True, metavar="HOST")
+    claude = hosts.add_parser("claude-code", help="the subagent file and the MCP registration for Claude Code")
+    claude.add_argument("--dir", type=Path, default=Path.cwd(), help="project folder (default: current)")
+    claude.add_argument("--scope", choices=("project", "user"), default="project")
+    claude.add_argument("--dry-run", action="store_true", help="print the changes as a diff, write nothing")
+    claude.add_argument(
+        "--compat",
+        action="store_true",
+        help="also register as `github` and `supabase`, the names the original subagent file uses",
+    )
+    claude.set_defaults(func=_install_claude_code)
+
+    hook = commands.add_parser("hook", help="Claude Code hooks (JSON on stdin, hook output on stdout)")
+    hook_kinds = hook.add_subparsers(dest="hook", required=True, metavar="HOOK")
+    prompt_hook = hook_kinds.add_parser(
+        "user-prompt", help="UserPromptSubmit: suggest the subagent for CI/infra prompts"
+    )
+    prompt_hook.set_defaults(func=_hook_user_prompt)
+    pre = hook_kinds.add_parser("pre-tool-use", help="PreToolUse: the bash guard on Claude Code's Bash")
+    pre.add_argument("--policy", type=Path, help="policy file (TOML)")
+    pre.set_defaults(func=_hook_pre_tool_use)
+
+    policy = commands.add_parser("policy", help="the guardrail policy")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    check = policy_commands.add_parser("check", help="the bash guard's verdict for one command")
+    check.add_argument("--policy", type=Path, help="policy file (TOML)")
+    check.add_argument("--json", action="store_true")
+    check.add_argument("command", nargs="+", help="the command (after --), e.g. -- 'rm -rf ~'")
+    check.set_defaults(func=_policy_check)
+
     doctor = commands.add_parser("doctor", help="check tokens, API reachability, sandbox, policy and audit log")
     doctor.add_argument("--policy", type=Path, help="policy file (TOML)")
     doctor.add_argument("--json", action="store_true")
@@ -121,6 +152,89 @@ def _doctor(args: argparse.Namespace) -> int:
         for check in checks:
             print(f"{check.status:8} {check.area:9} {check.check:9} {check.detail}")
     return 1 if any(check.status == "problem" for check in checks) else 0
+
+
+def _install_claude_code(args: argparse.Namespace) -> int:
+    from server.claude_code import apply, plan
+
+    try:
+        changes = plan(args.dir.resolve(), args.scope, args.compat, Path.home())
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if args.dry_run:
+        sys.stdout.write("".join(change.diff() for change in changes) or "nothing to change\n")
+        return 0
+    written = apply(changes)
+    for path in written:
+        print(f"wrote {path}")
+    if not written:
+        print("already installed; nothing changed")
+    return 0
+
+
+def _read_hook_payload() -> dict[str, object]:
+    import json
+
+    try:
+        payload = json.loads(sys.stdin.read() or "{}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the hook input is not JSON ({exc.msg})") from None
+    if not isinstance(payload, dict):
+        raise ValueError("the hook input is not a JSON object")
+    return payload
+
+
+def _hook_user_prompt(args: argparse.Namespace) -> int:
+    import json
+
+    from server.hooks import user_prompt
+
+    try:
+        output = user_prompt(_read_hook_payload())
+    except ValueError:
+        return 0  # a suggestion hook never gets in the user's way
+    if output is not None:
+        print(json.dumps(output))
+    return 0
+
+
+def _hook_pre_tool_use(args: argparse.Namespace) -> int:
+    import json
+
+    from server.config import load_settings
+    from server.hooks import pre_tool_use
+    from server.policy import load_policy
+
+    policy = load_policy(args.policy or load_settings().policy_path)
+    try:
+        output = pre_tool_use(_read_hook_payload(), policy)
+    except ValueError as exc:
+        # Exit 2 blocks the tool call: a guard that cannot read the call does not wave it through.
+        print(f"devops-mcp guard: {exc}", file=sys.stderr)
+        return 2
+    if output is not None:
+        print(json.dumps(output))
+    return 0
+
+
+def _policy_check(args: argparse.Namespace) -> int:
+    import json
+
+    from server.bash_guard import judge_command
+    from server.config import load_settings
+    from server.decision import Decision
+    from server.policy import load_policy
+
+    policy = load_policy(args.policy or load_settings().policy_path)
+    decision = Decision.of(judge_command(" ".join(args.command), policy))
+    if args.json:
+        reasons = [reason.model_dump(mode="json") for reason in decision.reasons]
+        print(json.dumps({"verdict": decision.verdict.value, "reasons": reasons}))
+    else:
+        print(decision.verdict.value)
+        for reason in decision.reasons:
+            print(f"  {reason.verdict.value:5} {reason}")
+    return 0
 
 
 def _read_report(path: Path) -> str:

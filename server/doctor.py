@@ -6,7 +6,6 @@ becomes non-zero). Each problem says what to do.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from typing import Literal
 
@@ -59,15 +58,11 @@ def run_checks(settings: Settings) -> list[Check]:
             lambda t: f"Bearer {t}",
         ),
     ]
-    bwrap = shutil.which("bwrap")
-    checks.append(
-        Check(
-            area="bash",
-            check="sandbox",
-            status="ok" if bwrap else "off",
-            detail=f"bubblewrap at {bwrap}" if bwrap else "bubblewrap not installed: commands would run unsandboxed",
-        )
-    )
+    from tools.bash import sandbox_status
+
+    works, explanation = sandbox_status()
+    # Without a sandbox, stdio mode runs commands with the guard alone and http mode refuses them.
+    checks.append(Check(area="bash", check="sandbox", status="ok" if works else "off", detail=explanation))
     try:
         load_policy(settings.policy_path)
         checks.append(

@@ -48,6 +48,7 @@ class Touches(BaseModel):
     project: str | None = None  # Supabase project ref
     log_window: tuple[datetime, datetime] | None = None
     log_limit: int | None = None
+    command: str | None = None  # a shell command to run
     merge: MergeFacts | None = None
 
 
@@ -210,6 +211,14 @@ def merge_blockers(merge: MergeFacts, policy: Policy) -> list[Reason]:
     return reasons
 
 
+def bash_command(call: RuleInput, policy: Policy) -> list[Reason]:
+    if call.touches.command is None:
+        return []
+    from server.bash_guard import judge_command  # the parser loads on the first command, not at start-up
+
+    return judge_command(call.touches.command, policy)
+
+
 def merge_gates(call: RuleInput, policy: Policy) -> list[Reason]:
     return merge_blockers(call.touches.merge, policy) if call.touches.merge else []
 
@@ -225,9 +234,10 @@ RULES: tuple[Rule, ...] = (
     workflow_file,
     destructive_tool,
     merge_gates,
+    bash_command,
 )
 
-RULE_IDS: tuple[str, ...] = (
+CORE_RULE_IDS: tuple[str, ...] = (
     "scope.repository",
     "scope.project",
     "logs.window",
@@ -248,6 +258,13 @@ RULE_IDS: tuple[str, ...] = (
     "merge.head-moved",
     "merge.method",
 )
+
+
+def rule_ids() -> tuple[str, ...]:
+    """Every rule id a reason can carry: the core rules' and the bash guard's."""
+    from server.bash_guard import BASH_RULE_IDS
+
+    return CORE_RULE_IDS + BASH_RULE_IDS
 
 
 def decide(call: RuleInput, policy: Policy, extra: list[Reason] | None = None) -> Decision:

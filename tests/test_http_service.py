@@ -118,7 +118,7 @@ def test_a_public_bind_without_a_token_refuses_to_start(tmp_path: Path) -> None:
     devops_mcp = shutil.which("devops-mcp")
     assert devops_mcp
     done = subprocess.run(
-        [devops_mcp, "serve", "--transport", "http", "--host", "0.0.0.0", "--port", "9"],  # noqa: S104
+        [devops_mcp, "serve", "--transport", "http", "--host", "0.0.0.0", "--port", "9"],
         capture_output=True, text=True, timeout=60, env={"XDG_STATE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     assert done.returncode == 2

@@ -28,12 +28,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from server.errors import ToolFailure
 from tools import sandbox
+from tools.untrusted import Untrusted
 
 # How long to wait for the pipes to close once the command has exited or been killed: in the sandbox the PID
 # namespace is gone by then; outside it a straggler that left the process group may hold them open.
@@ -64,8 +65,8 @@ class SandboxSettings(BaseModel):
 class BashResult(BaseModel):
     # None when the command was killed by the timeout; 128+N when it died of signal N (the shell's convention).
     exit_code: int | None
-    stdout: str
-    stderr: str
+    stdout: Annotated[str, Untrusted("bash:stdout")]
+    stderr: Annotated[str, Untrusted("bash:stderr")]
     duration_ms: float
     timed_out: bool
     sandboxed: bool

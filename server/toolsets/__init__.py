@@ -5,7 +5,7 @@ from __future__ import annotations
 from server.config import Settings
 from server.policy import Policy
 from server.registry import AnySpec, ToolRegistry
-from server.toolsets import github, report, supabase
+from server.toolsets import bash, github, report, supabase
 
 
 def build_registry(settings: Settings, policy: Policy, specs: list[AnySpec] | None = None) -> ToolRegistry:
@@ -17,6 +17,8 @@ def build_registry(settings: Settings, policy: Policy, specs: list[AnySpec] | No
             specs.extend(github.SPECS)
         if "supabase" in enabled:
             specs.extend(supabase.specs(policy.scope.supabase_project))
+        if "bash" in enabled:
+            specs.extend(bash.SPECS)
         if "report" in enabled:
             specs.extend(report.SPECS)
     if settings.read_only:
