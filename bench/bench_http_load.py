@@ -1,6 +1,7 @@
 """HTTP load: 50 clients x 100 calls of a cheap read-only tool, ours (guard pipeline + audit) beside a bare SDK server.
 
-Server on CPU 1, load generator on CPU 0 (taskset), one after the other in the same run. Uses
+Server on CPU 1, load generator on CPU 0 (taskset), one after the other in the same run; each server
+first gets a warm-up of 50 x 20 calls, so the memory figure is growth over the measured 5000. Uses
 ../shared/tools/mcpload.py. Prints a Markdown table for bench/RESULTS.md.
 
     python bench/bench_http_load.py
@@ -49,14 +50,19 @@ def run(
                               stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         wait_up(port)
-        with tempfile.NamedTemporaryFile(suffix=".json") as out:
-            load = ["taskset", "-c", "0", sys.executable, str(MCPLOAD), "--url", f"http://127.0.0.1:{port}/mcp",
-                    "--tool", tool, "--args", args, "-c", "50", "-n", "100", "--pid", str(server.pid),
-                    "--name", name, "--out", out.name]  # fmt: skip
-            for header in headers:
-                load += ["-H", header]
-            subprocess.run(load, check=True, capture_output=True)
-            return dict(json.loads(Path(out.name).read_text()))
+        runs = []
+        for calls in ("20", "100"):  # a warm-up of 1000 calls, then the measured 5000
+            with tempfile.NamedTemporaryFile(suffix=".json") as out:
+                load = ["taskset", "-c", "0", sys.executable, str(MCPLOAD), "--url", f"http://127.0.0.1:{port}/mcp",
+                        "--tool", tool, "--args", args, "-c", "50", "-n", calls, "--pid", str(server.pid),
+                        "--name", name, "--out", out.name]  # fmt: skip
+                for header in headers:
+                    load += ["-H", header]
+                subprocess.run(load, check=True, capture_output=True)
+                runs.append(dict(json.loads(Path(out.name).read_text())))
+        warm, measured = runs
+        measured["rss_cold_mib"] = warm["rss_before"]["tree_mib"]
+        return measured
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -78,14 +84,14 @@ def main() -> None:
                 [f"Authorization: Bearer {TOKEN}"]),
         ]  # fmt: skip
     print("| server | calls | errors | calls/s | p50 ms | p99 ms | server CPU per call (ms) "
-          "| RSS before → after (MiB) |")
+          "| RSS at start → after warm-up → after 5000 calls (MiB) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
         cpu_ms = r["cpu_callphase"]["server_s"] / r["total_calls"] * 1000
         print(
             f"| {r['name']} | {r['total_calls']} | {r['errors']} | {r['calls_per_s_callphase']:.0f} "
             f"| {r['latency_ms']['p50']:.1f} | {r['latency_ms']['p99']:.1f} | {cpu_ms:.2f} "
-            f"| {r['rss_before']['tree_mib']:.1f} → {r['rss_after_calls']['tree_mib']:.1f} |"
+            f"| {r['rss_cold_mib']:.1f} → {r['rss_before']['tree_mib']:.1f} → {r['rss_after_calls']['tree_mib']:.1f} |"
         )
     ratio = (results[1]["cpu_callphase"]["server_s"] / results[0]["cpu_callphase"]["server_s"])
     print(f"\nServer CPU per call, ours / bare: **{ratio:.2f}x** (target ≤ 1.25x).")

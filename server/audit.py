@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -70,6 +71,18 @@ _COLUMNS = (
 )  # fmt: skip
 
 
+@dataclass
+class _Pending:
+    record: AuditRecord
+    done: bool = False
+    error: BaseException | None = None
+
+
+def _values(record: AuditRecord) -> list[Any]:
+    row = record.model_dump(mode="json")
+    return [json.dumps(row[c], ensure_ascii=False) if c in ("arguments", "reasons") else row[c] for c in _COLUMNS]
+
+
 class SQLiteAuditStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -77,6 +90,8 @@ class SQLiteAuditStore:
         # One connection shared by worker threads; the lock keeps writes whole.
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
+        self._pending: list[_Pending] = []
+        self._flushing = anyio.Lock()
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed row survives a crash or power loss, which is what "durable" means here.
@@ -84,14 +99,19 @@ class SQLiteAuditStore:
             self._conn.execute(_SCHEMA)
         path.chmod(0o600)
 
-    def _insert(self, record: AuditRecord) -> None:
-        row = record.model_dump(mode="json")
-        values = [
-            json.dumps(row[c], ensure_ascii=False) if c in ("arguments", "reasons") else row[c] for c in _COLUMNS
-        ]
+    def _insert_many(self, records: list[AuditRecord]) -> None:
         placeholders = ", ".join("?" for _ in _COLUMNS)
         with self._lock:
-            self._conn.execute(f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values)  # noqa: S608
+            self._conn.execute("BEGIN")
+            try:
+                self._conn.executemany(
+                    f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+                    [_values(record) for record in records],
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def _select(self, limit: int) -> list[AuditRecord]:
         with self._lock:
@@ -101,7 +121,22 @@ class SQLiteAuditStore:
         return [_record(row) for row in reversed(rows)]
 
     async def write(self, record: AuditRecord) -> None:
-        await anyio.to_thread.run_sync(self._insert, record)
+        """Returns once the row is committed. Concurrent writers share one commit (group commit): the
+        fsync that makes a row durable is the cost, so one fsync serves every row waiting for it."""
+        pending = _Pending(record)
+        self._pending.append(pending)
+        async with self._flushing:
+            if not pending.done:
+                batch, self._pending = self._pending, []
+                error: BaseException | None = None
+                try:
+                    await anyio.to_thread.run_sync(self._insert_many, [p.record for p in batch])
+                except Exception as exc:
+                    error = exc
+                for item in batch:
+                    item.done, item.error = True, error
+        if pending.error is not None:
+            raise pending.error
 
     async def tail(self, limit: int) -> list[AuditRecord]:
         return await anyio.to_thread.run_sync(self._select, limit)
@@ -146,10 +181,7 @@ class PostgresAuditStore:
 
     async def write(self, record: AuditRecord) -> None:
         await self._open()
-        row = record.model_dump(mode="json")
-        values = [
-            json.dumps(row[c], ensure_ascii=False) if c in ("arguments", "reasons") else row[c] for c in _COLUMNS
-        ]
+        values = _values(record)
         placeholders = ", ".join("%s" for _ in _COLUMNS)
         async with self.pool.connection() as conn:
             await conn.execute(
