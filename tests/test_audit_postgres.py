@@ -6,13 +6,16 @@ import contextlib
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
+import mcp_types as types
 import psycopg
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from server.audit import AuditRecord, PostgresAuditStore
 from tests.http_server import RunningServer, http_server
@@ -104,3 +107,50 @@ async def test_sigkill_of_one_replica_loses_no_acknowledged_row(postgres_url: st
     # Every acknowledged call has its row; a call cut off mid-flight may have one too.
     assert ok_rows >= len(on_a) + len(on_b) + len(after)
     assert ok_rows <= len(on_a) + len(on_b) + len(after) + 1
+
+
+async def _never(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    raise AssertionError("the rounds are driven by hand")
+
+
+async def _ask_round(server: RunningServer, **kwargs: Any) -> Any:
+    # The callback declares the elicitation capability; the test answers the round itself.
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http,
+        Client(
+            streamable_http_client(server.mcp, http_client=http), mode="auto", elicitation_callback=_never
+        ) as client,
+    ):
+        return await client.session.call_tool(
+            "bash", {"command": "git reset --hard"}, allow_input_required=True, **kwargs
+        )
+
+
+@pytest.mark.parametrize("shared_key", [True, False], ids=["shared-key", "own-keys"])
+async def test_a_confirmation_round_finishes_on_another_replica(
+    postgres_url: str, tmp_path: Path, shared_key: bool
+) -> None:
+    """2026-07-28: the question comes from replica a, the answer goes to replica b."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[bash]\nsandbox = "auto"\n')
+    base = {"DEVOPS_MCP_WORKSPACE": str(workspace), "DEVOPS_MCP_TOOLSETS": "bash", "DEVOPS_MCP_POLICY": str(policy)}
+    env_a = replica_env(postgres_url, os.urandom(32).hex()) | base
+    env_b = env_a if shared_key else replica_env(postgres_url, os.urandom(32).hex()) | base
+    with http_server(tmp_path / "a", env_a) as a, http_server(tmp_path / "b", env_b) as b:
+        question = await _ask_round(a)
+        assert isinstance(question, types.InputRequiredResult)
+        answer = {"devops_confirm": types.ElicitResult(action="accept", content={"confirm": True})}
+        if shared_key:
+            result = await _ask_round(b, input_responses=answer, request_state=question.request_state)
+            assert isinstance(result, types.CallToolResult)
+            assert result.structured_content is not None, result
+            assert result.structured_content["exit_code"] is not None
+        else:
+            # Replica b cannot open a round sealed with replica a's key: -32602, nothing runs.
+            with pytest.RaisesGroup(pytest.RaisesExc(MCPError, match="requestState"), flatten_subgroups=True):
+                await _ask_round(b, input_responses=answer, request_state=question.request_state)
+    outcomes = rows(postgres_url)
+    assert ("bash", "input_required") in outcomes
+    assert (("bash", "ok") in outcomes) is shared_key
