@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from server.errors import ConfigError
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), validation_alias="DEVOPS_MCP_ALLOWED_ORIGINS"
     )
+    oauth_issuer: str | None = Field(default=None, validation_alias="DEVOPS_MCP_OAUTH_ISSUER")
+    oauth_jwks_url: str | None = Field(default=None, validation_alias="DEVOPS_MCP_OAUTH_JWKS_URL")
+    oauth_audience: str | None = Field(default=None, validation_alias="DEVOPS_MCP_OAUTH_AUDIENCE")
+    oauth_scopes: Annotated[tuple[str, ...], NoDecode] = Field(default=(), validation_alias="DEVOPS_MCP_OAUTH_SCOPES")
     state_key: SecretStr | None = Field(default=None, validation_alias="DEVOPS_MCP_STATE_KEY")
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
 
@@ -79,12 +84,34 @@ class Settings(BaseSettings):
     def _supabase_url(cls, value: str) -> str:
         return _check_api_url(value, "SUPABASE_API_URL")
 
-    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @field_validator("oauth_issuer", "oauth_jwks_url", "oauth_audience")
+    @classmethod
+    def _oauth_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        variable = f"DEVOPS_MCP_{info.field_name.upper()}" if info.field_name else "the OAuth URL"
+        parts = urlsplit(value)
+        if parts.fragment or (parts.query and info.field_name != "oauth_jwks_url"):
+            raise ValueError(f"{variable} must be a URL without query or fragment")
+        _check_api_url(value, variable)
+        # Kept verbatim, trailing slash included: RFC 8414/9068 compare issuer and audience as exact strings.
+        return value
+
+    @field_validator("allowed_hosts", "allowed_origins", "oauth_scopes", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("oauth_scopes")
+    @classmethod
+    def _scope_tokens(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # RFC 6749 scope-token: printable ASCII without space, quote or backslash (it goes into WWW-Authenticate).
+        bad = [scope for scope in value if not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", scope)]
+        if bad:
+            raise ValueError("scopes are a comma list of OAuth scope names (no spaces, quotes or backslashes)")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("state_key")
     @classmethod
@@ -107,6 +134,9 @@ class Settings(BaseSettings):
         "http_token",
         "state_key",
         "anthropic_api_key",
+        "oauth_issuer",
+        "oauth_jwks_url",
+        "oauth_audience",
         mode="before",
     )
     @classmethod
@@ -119,6 +149,10 @@ class Settings(BaseSettings):
         return self.github_token is not None or bool(
             app and (self.github_app_private_key or self.github_app_private_key_file)
         )
+
+    def oauth_enabled(self) -> bool:
+        """OAuth resource-server mode for http: on when an issuer is configured."""
+        return self.oauth_issuer is not None
 
     def configured_toolsets(self) -> tuple[str, ...]:
         """The toolsets to serve: the explicit list, else every toolset whose credentials are present."""

@@ -43,8 +43,22 @@ def serve_http(settings: Settings, host: str, port: int) -> None:
     from server.toolsets import build_registry
     from tools.bash import sandbox_status
 
-    if settings.http_token is None and host not in ("127.0.0.1", "localhost", "::1"):
-        raise ConfigError(f"serving on {host} needs DEVOPS_MCP_HTTP_TOKEN (a bearer token clients must send)")
+    oauth_extras = settings.oauth_jwks_url or settings.oauth_audience or settings.oauth_scopes
+    if settings.oauth_issuer is not None:
+        if settings.http_token is not None:
+            raise ConfigError("set DEVOPS_MCP_HTTP_TOKEN or DEVOPS_MCP_OAUTH_ISSUER, not both: a static token or OAuth")
+        if settings.oauth_audience is None:
+            raise ConfigError(
+                "DEVOPS_MCP_OAUTH_ISSUER needs DEVOPS_MCP_OAUTH_AUDIENCE, this server's public URL "
+                "(e.g. https://devops-mcp.example.com/mcp)"
+            )
+    elif oauth_extras:
+        raise ConfigError("DEVOPS_MCP_OAUTH_* settings are set but DEVOPS_MCP_OAUTH_ISSUER is not; set the issuer URL")
+    elif settings.http_token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError(
+            f"serving on {host} needs DEVOPS_MCP_HTTP_TOKEN (a bearer token clients must send) "
+            "or DEVOPS_MCP_OAUTH_ISSUER (OAuth access tokens)"
+        )
     policy = load_policy(settings.policy_path)
     audit = open_audit_store(settings)
     registry = CollectorRegistry(auto_describe=True)
@@ -58,13 +72,15 @@ def serve_http(settings: Settings, host: str, port: int) -> None:
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
     )
     base = f"http://{host}:{port}"
+    # OAuth: the resource is the public URL that tokens name in `aud` (the ingress's, not the bind address).
+    resource = settings.oauth_audience or base + "/mcp"
     app = server.streamable_http_app(
         transport_security=security,
         host=host,
         stateless_http=True,
         json_response=True,
         max_request_body_size=policy.http.max_request_bytes,
-        custom_starlette_routes=extra_routes(settings, audit, lambda: generate_latest(registry), base + "/mcp"),
+        custom_starlette_routes=extra_routes(settings, audit, lambda: generate_latest(registry), resource),
     )
     config = uvicorn.Config(
         wrap(app, settings, policy, base),

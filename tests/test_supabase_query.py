@@ -8,19 +8,10 @@ from typing import get_args
 
 import pytest
 
+from tests.fixtures.supabase_logs import SERVICE_SOURCES
 from tools.supabase import log_query, log_window
 from tools.supabase_models import Service
 
-SOURCES = {
-    "api": "edge_logs",
-    "postgres": "postgres_logs",
-    "auth": "auth_logs",
-    "storage": "storage_logs",
-    "realtime": "realtime_logs",
-    "edge-function": "function_edge_logs",
-    "edge-function-runtime": "function_logs",
-    "branch-action": "workflow_run_logs",
-}
 HOSTILE = [
     "' OR 1=1 --",
     "'; DROP TABLE x; --",
@@ -37,7 +28,7 @@ HEX = re.compile(r"unhex\('([0-9a-f]*)'\)")
 @pytest.mark.parametrize("service", get_args(Service))
 def test_each_service_queries_its_source(service: Service) -> None:
     sql = log_query(service, None, 100)
-    assert f"where source = '{SOURCES[service]}'" in sql
+    assert f"where source = '{SERVICE_SOURCES[service]}'" in sql
     assert sql.endswith("order by timestamp desc limit 100")
     assert "unhex" not in sql
 

@@ -16,18 +16,13 @@ from server.audit import SQLiteAuditStore
 from server.config import load_settings
 from server.policy import Policy
 from tests.doubles.supabase_api import SupabaseDouble
-from tests.fixtures.supabase_logs import FAKE_FENCE_CLOSE, INJECTION_TEXT, PLANTED_SECRETS
+from tests.fixtures.supabase_logs import FAKE_FENCE_CLOSE, INJECTION_TEXT, PLANTED_SECRETS, SERVICE_SOURCES
 from tools import supabase as supabase_ops
 from tools.supabase_models import Service
 
 TOKEN = "supabase-double-token"
 REF = "abcdefghijklmnopqrst"
 OTHER = "zyxwvutsrqponmlkjihg"
-SOURCES = {
-    "api": "edge_logs", "postgres": "postgres_logs", "auth": "auth_logs", "storage": "storage_logs",
-    "realtime": "realtime_logs", "edge-function": "function_edge_logs", "edge-function-runtime": "function_logs",
-    "branch-action": "workflow_run_logs",
-}  # fmt: skip
 
 
 @pytest.fixture
@@ -76,7 +71,7 @@ async def test_get_logs_reads_the_right_source_fenced_and_redacted(
         )
     assert not result.is_error, text(result)
     query = sb.queries[-1]
-    assert query.sources == (SOURCES[service],)
+    assert query.sources == (SERVICE_SOURCES[service],)
     assert query.error is None, query.error
     data = result.structured_content
     assert data is not None
