@@ -71,6 +71,16 @@ _COLUMNS = (
 )  # fmt: skip
 
 
+_COLUMN_LIST = ", ".join(_COLUMNS)
+# Column names are constants and every value is a bound parameter: no caller text reaches the SQL.
+_SQLITE_MARKS = ", ".join("?" for _ in _COLUMNS)
+_PG_MARKS = ", ".join("%s" for _ in _COLUMNS)
+_SQLITE_INSERT = f"INSERT INTO audit ({_COLUMN_LIST}) VALUES ({_SQLITE_MARKS})"  # noqa: S608  # nosec B608
+_SQLITE_TAIL = f"SELECT {_COLUMN_LIST} FROM audit ORDER BY id DESC LIMIT ?"  # noqa: S608  # nosec B608
+_PG_INSERT = f"INSERT INTO audit ({_COLUMN_LIST}) VALUES ({_PG_MARKS})"  # noqa: S608  # nosec B608
+_PG_TAIL = f"SELECT {_COLUMN_LIST} FROM audit ORDER BY id DESC LIMIT %s"  # noqa: S608  # nosec B608
+
+
 @dataclass
 class _Pending:
     record: AuditRecord
@@ -100,14 +110,10 @@ class SQLiteAuditStore:
         path.chmod(0o600)
 
     def _insert_many(self, records: list[AuditRecord]) -> None:
-        placeholders = ", ".join("?" for _ in _COLUMNS)
         with self._lock:
             self._conn.execute("BEGIN")
             try:
-                self._conn.executemany(
-                    f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
-                    [_values(record) for record in records],
-                )
+                self._conn.executemany(_SQLITE_INSERT, [_values(record) for record in records])
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -115,9 +121,7 @@ class SQLiteAuditStore:
 
     def _select(self, limit: int) -> list[AuditRecord]:
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM audit ORDER BY id DESC LIMIT ?", (limit,)  # noqa: S608
-            ).fetchall()
+            rows = self._conn.execute(_SQLITE_TAIL, (limit,)).fetchall()
         return [_record(row) for row in reversed(rows)]
 
     async def write(self, record: AuditRecord) -> None:
@@ -181,20 +185,13 @@ class PostgresAuditStore:
 
     async def write(self, record: AuditRecord) -> None:
         await self._open()
-        values = _values(record)
-        placeholders = ", ".join("%s" for _ in _COLUMNS)
         async with self.pool.connection() as conn:
-            await conn.execute(
-                f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
-                values,
-            )
+            await conn.execute(_PG_INSERT, _values(record))
 
     async def tail(self, limit: int) -> list[AuditRecord]:
         await self._open()
         async with self.pool.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM audit ORDER BY id DESC LIMIT %s", (limit,)  # noqa: S608
-            )
+            cursor = await conn.execute(_PG_TAIL, (limit,))
             rows = await cursor.fetchall()
         return [_record(row) for row in reversed(rows)]
 

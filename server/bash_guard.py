@@ -119,7 +119,7 @@ _SYSTEM_TREES = ("/etc", "/usr", "/bin", "/sbin", "/boot", "/lib", "/lib32", "/l
                  "/proc", "/dev", "/var/lib", "/var/backups", "/var/mail", "/var/spool", "/var/log", "/var/db",
                  "/snap", "/System", "/Library", "/Applications", "/private", "/nix")
 _DATA_ROOTS = ("/var", "/home", "/opt", "/srv", "/mnt", "/media", "/data", "/Users", "/Volumes", "/run")
-_SCRATCH_TREES = ("/tmp", "/var/tmp", "/dev/shm", "/private/tmp")  # noqa: S108 - classified, never opened
+_SCRATCH_TREES = ("/tmp", "/var/tmp", "/dev/shm", "/private/tmp")  # noqa: S108  # nosec B108
 # A glob such as /* or /??? is protected when it could match one of these.
 _PROTECTED_EXAMPLES = ("/etc", "/usr", "/bin", "/boot", "/var", "/home", "/root", "/lib", "/opt", "/srv",
                        "/etc/passwd", "/usr/bin", "/bin/sh", "/home/user", "/var/lib", "/root/.ssh", "~/.ssh",
@@ -202,7 +202,7 @@ _DEVICES = ("/dev/sd*", "/dev/hd*", "/dev/vd*", "/dev/xvd*", "/dev/nvme*", "/dev
             "/dev/mapper/*", "/dev/dm-*", "/dev/md*", "/dev/loop*", "/dev/mem", "/dev/kmem", "/dev/port", "/dev/sr*",
             "/dev/root", "/dev/rdisk*")
 _HARMLESS_DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/*", "/dev/pts/*",
-                     "/dev/zero", "/dev/random", "/dev/urandom", "/dev/shm/*")  # noqa: S108 - classified only
+                     "/dev/zero", "/dev/random", "/dev/urandom", "/dev/shm/*")  # noqa: S108  # nosec B108
 _ENDLESS_SOURCES = frozenset({"/dev/zero", "/dev/urandom", "/dev/random"})
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|COOKIE|PRIVATE", re.IGNORECASE)
 _VARIABLE_USE = re.compile(r"\$\{?([A-Za-z_]\w*)")

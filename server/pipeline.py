@@ -191,6 +191,7 @@ class ToolPipeline:
         try:
             await self._write_audit(call, outcome, error)
         except Exception as exc:
+            self.telemetry.audit_failed()
             log.error("audit_write_failed", tool=call.tool, error=type(exc).__name__)
             ran = "ran" if outcome == "ok" else f"ended ({outcome})"
             return error_result(

@@ -26,6 +26,8 @@ class Telemetry(Protocol):
 
     def audit_written(self, seconds: float) -> None: ...
 
+    def audit_failed(self) -> None: ...
+
 
 class NoTelemetry:
     def call_started(self, tool: str) -> None:
@@ -43,6 +45,9 @@ class NoTelemetry:
     def audit_written(self, seconds: float) -> None:
         pass
 
+    def audit_failed(self) -> None:
+        pass
+
 
 _ERROR_OUTCOMES = {"error", "invalid", "denied", "declined", "cancelled"}
 
@@ -51,7 +56,7 @@ class PrometheusTelemetry:
     """Per tool: calls, errors by kind, latency, in flight; guard decisions; confirmations; audit latency."""
 
     def __init__(self, registry: CollectorRegistry, tools: Iterable[str], sandbox_available: bool) -> None:
-        from prometheus_client import Counter, Gauge, Histogram
+        from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, Counter, Gauge, Histogram, ProcessCollector
 
         self.calls = Counter("devops_mcp_tool_calls", "Tool calls by outcome", ["tool", "outcome"], registry=registry)
         self.errors = Counter("devops_mcp_tool_errors", "Tool calls that did not succeed", ["tool", "kind"],
@@ -71,6 +76,13 @@ class PrometheusTelemetry:
             "devops_mcp_audit_write_seconds", "Audit write latency", registry=registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
         )  # fmt: skip
+        self.audit_failures = Counter(
+            "devops_mcp_audit_write_failures", "Audit rows that could not be written", registry=registry
+        )
+        # Process CPU, memory and file descriptors, as the default registry would export them.
+        ProcessCollector(registry=registry)
+        registry.register(PLATFORM_COLLECTOR)
+        registry.register(GC_COLLECTOR)
         sandbox = Gauge("devops_mcp_sandbox_available", "1 when bubblewrap works here", registry=registry)
         sandbox.set(1 if sandbox_available else 0)
         for tool in tools:  # every tool's series exists from the start, so a rate() has a baseline
@@ -98,3 +110,6 @@ class PrometheusTelemetry:
 
     def audit_written(self, seconds: float) -> None:
         self.audit.observe(seconds)
+
+    def audit_failed(self) -> None:
+        self.audit_failures.inc()

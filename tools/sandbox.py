@@ -213,9 +213,9 @@ def bwrap_argv(
     # (its device nodes still work) so it cannot be filled either.
     # (S108: these are mount points inside the sandbox, not temporary files on the host.)
     size = str(limits.memory_mb * 2**20)
-    shm = ["--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]  # noqa: S108
+    shm = ["--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]  # noqa: S108  # nosec B108
     argv += ["--proc", "/proc", "--dev", "/dev", *shm]
-    argv += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", SANDBOX_HOME]  # noqa: S108
+    argv += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", SANDBOX_HOME]  # noqa: S108  # nosec B108
     if network:
         # Name resolution through systemd-resolved: /etc/resolv.conf may point into /run.
         argv += ["--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve"]
@@ -310,7 +310,7 @@ def cached_probe() -> Probe | None:
 # Inside that namespace a small tmpfs covers /tmp and the workspace is attached at this path: bubblewrap,
 # already running as the unprivileged uid, can reach it even when a parent folder (say /root) is closed to
 # that uid. The sandbox still shows the workspace at its own path; bubblewrap never uses the host's /tmp.
-HOLDER_WORKSPACE = "/tmp/workspace"  # noqa: S108
+HOLDER_WORKSPACE = "/tmp/workspace"  # noqa: S108  # nosec B108
 
 # Runs in a fresh, single-threaded interpreter (`python -I -S -c`), because unshare(CLONE_NEWNS) must not touch
 # the server's own namespace. Arguments: workspace, "idmap" or "plain", uid/gid map text. It prints "ready"
