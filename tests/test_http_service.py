@@ -130,3 +130,33 @@ def test_server_log_never_holds_the_token(service: RunningServer) -> None:
     httpx.post(service.mcp, json=PING, headers=authed())
     assert TOKEN not in service.log.read_text()
     assert all(json.loads(line) for line in service.log.read_text().splitlines())
+
+
+async def test_sigterm_drains_an_in_flight_call(tmp_path: Path) -> None:
+    import signal
+
+    import anyio
+
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    env = {"DEVOPS_MCP_HTTP_TOKEN": TOKEN, "DEVOPS_MCP_TOOLSETS": "bash", "DEVOPS_MCP_WORKSPACE": str(workspace)}
+    with http_server(tmp_path / "state", env) as server:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as http,
+            # No session DELETE on close: the server is gone by then, which is the point.
+            Client(streamable_http_client(server.mcp, http_client=http, terminate_on_close=False)) as client,
+        ):
+            await client.list_tools()  # the client checks results against the listed schema; list it now
+            async with anyio.create_task_group() as group:
+                results: list[object] = []
+
+                async def slow_call() -> None:
+                    results.append(await client.call_tool("bash", {"command": "sleep 2 && echo drained"}))
+
+                group.start_soon(slow_call)
+                await anyio.sleep(0.7)  # the call is running now
+                server.process.send_signal(signal.SIGTERM)
+        # uvicorn finishes the in-flight call, shuts down, then re-raises the signal for the exit status.
+        assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)
+    (result,) = results
+    assert "drained" in str(result)
