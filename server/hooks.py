@@ -17,7 +17,8 @@ from server.policy import Policy
 
 _SUGGESTION = (
     "This request looks like DevOps work ({topics}). Consider delegating it to the devops-engineer "
-    "subagent (devops-engineer:devops-engineer when installed as a plugin): it follows a research → design → automate → monitor → optimize procedure, ships changes "
+    "subagent (devops-engineer:devops-engineer when installed as a plugin): it follows a research → design "
+    "→ automate → monitor → optimize procedure, ships changes "
     "through branches and gated pull requests, reads production logs safely, and reports in a "
     "validated ten-part format."
 )
