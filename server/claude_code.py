@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
+import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -61,6 +64,41 @@ def registrations(compat: bool) -> list[Registration]:
         Registration("supabase", ("supabase",)),
         Registration(SERVER_NAME, rest),
     ]
+
+
+def _expand(value: str) -> str:
+    """A `${VAR:-default}` value as Claude Code expands it when it starts the server."""
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: os.environ.get(m[1]) or (m[2] or ""), value)
+
+
+def prepare_fast_start(compat: bool) -> list[Path]:
+    """Record each registration's fast-start manifest now, so the first session starts fast too.
+
+    In the environment Claude Code will start the server with: this one plus the registration's `env`,
+    expanded. A registration whose configuration does not load is skipped with one line on stderr.
+    """
+    from server.manifest import Launch, prepare
+
+    overlay = {name: _expand(value) for name, value in ENV.items()}
+    saved = {name: os.environ.get(name) for name in overlay}
+    os.environ.update(overlay)
+    prepared = []
+    try:
+        for reg in registrations(compat):
+            try:
+                path = prepare(Launch(toolsets=reg.toolsets))
+            except Exception as exc:
+                print(f"devops-mcp: fast start not prepared for {reg.name}: {exc}", file=sys.stderr)
+                continue
+            if path is not None:
+                prepared.append(path)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return prepared
 
 
 def agent_file(tool_names: list[str]) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from server import __version__
-from server.config import TOOLSETS, parse_toolsets
+from server.config_names import TOOLSETS, parse_toolsets
 from server.errors import ConfigError
 
 
@@ -40,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--read-only", action="store_true", default=None, help="register no write tool")
     serve.add_argument("--policy", type=Path, help="policy file (TOML)")
     serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    serve.add_argument(
+        "--no-fast-start",
+        action="store_true",
+        help="stdio: do not answer the handshake and listings from the cached manifest while the SDK loads",
+    )
+    serve.add_argument(
+        "--prepare", action="store_true", help="record the fast-start manifest for this configuration, then exit"
+    )
     serve.set_defaults(func=_serve)
 
     report = commands.add_parser("report", help="validate or render a report (JSON)")
@@ -95,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.transport == "stdio" and not args.no_fast_start and not args.prepare:
+        # Only the standard library is imported on this path until the front has answered (docs/fast-start.md).
+        from server.fast_start import serve
+
+        code = serve(args)
+        if code >= 0:
+            return code
+    if args.prepare and args.transport != "stdio":
+        raise CommandError("--prepare records the stdio fast-start manifest; it does not apply to http")
+
     from server.app import build_server
     from server.config import load_settings
     from server.logs import configure_logging
@@ -102,6 +120,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(toolsets=args.toolsets, read_only=args.read_only, policy_path=args.policy)
     configure_logging(args.log_level)
+    if args.prepare:
+        from server.manifest import Launch, prepare
+
+        path = prepare(Launch(args.toolsets, args.read_only, args.policy))
+        if path is None:
+            raise CommandError("cannot prepare the fast-start manifest: the policy file is unreadable")
+        print(path)
+        return 0
     if args.transport == "http":
         serve_http(settings, args.host, args.port)
     else:
@@ -155,7 +181,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _install_claude_code(args: argparse.Namespace) -> int:
-    from server.claude_code import apply, plan
+    from server.claude_code import apply, plan, prepare_fast_start
 
     try:
         changes = plan(args.dir.resolve(), args.scope, args.compat, Path.home())
@@ -169,6 +195,8 @@ def _install_claude_code(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     if not written:
         print("already installed; nothing changed")
+    for path in prepare_fast_start(args.compat):
+        print(f"fast start: manifest {path}")
     return 0
 
 

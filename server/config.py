@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from server import config_names as names
+from server.config_names import TOOLSETS as TOOLSETS  # re-exported: callers import them from here
+from server.config_names import parse_toolsets as parse_toolsets
 from server.errors import ConfigError
 
-TOOLSETS: tuple[str, ...] = ("github", "supabase", "bash", "report", "agent")
 Transport = Literal["stdio", "http"]
 
 
@@ -43,36 +45,39 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     github_token: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("GITHUB_TOKEN", "GITHUB_PERSONAL_ACCESS_TOKEN")
+        default=None, validation_alias=AliasChoices(names.GITHUB_TOKEN, names.GITHUB_PERSONAL_ACCESS_TOKEN)
     )
-    github_app_id: str | None = Field(default=None, validation_alias="GITHUB_APP_ID")
-    github_app_private_key: SecretStr | None = Field(default=None, validation_alias="GITHUB_APP_PRIVATE_KEY")
-    github_app_private_key_file: Path | None = Field(default=None, validation_alias="GITHUB_APP_PRIVATE_KEY_FILE")
-    github_app_installation_id: int | None = Field(default=None, validation_alias="GITHUB_APP_INSTALLATION_ID")
-    github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
-    supabase_access_token: SecretStr | None = Field(default=None, validation_alias="SUPABASE_ACCESS_TOKEN")
+    github_app_id: str | None = Field(default=None, validation_alias=names.GITHUB_APP_ID)
+    github_app_private_key: SecretStr | None = Field(default=None, validation_alias=names.GITHUB_APP_PRIVATE_KEY)
+    github_app_private_key_file: Path | None = Field(default=None, validation_alias=names.GITHUB_APP_PRIVATE_KEY_FILE)
+    github_app_installation_id: int | None = Field(default=None, validation_alias=names.GITHUB_APP_INSTALLATION_ID)
+    github_api_url: str = Field(default="https://api.github.com", validation_alias=names.GITHUB_API_URL)
+    supabase_access_token: SecretStr | None = Field(default=None, validation_alias=names.SUPABASE_ACCESS_TOKEN)
     supabase_project_ref: str | None = Field(
-        default=None, pattern=r"^[a-z]{20}$", validation_alias="SUPABASE_PROJECT_REF"
+        default=None, pattern=r"^[a-z]{20}$", validation_alias=names.SUPABASE_PROJECT_REF
     )
-    supabase_api_url: str = Field(default="https://api.supabase.com", validation_alias="SUPABASE_API_URL")
-    read_only: bool = Field(default=False, validation_alias="DEVOPS_MCP_READ_ONLY")
+    supabase_api_url: str = Field(default="https://api.supabase.com", validation_alias=names.SUPABASE_API_URL)
+    read_only: bool = Field(default=False, validation_alias=names.READ_ONLY)
     toolsets: Annotated[tuple[str, ...] | None, NoDecode] = Field(
-        default=None, validation_alias="DEVOPS_MCP_TOOLSETS"
+        default=None, validation_alias=names.TOOLSETS_VARIABLE
     )
-    policy_path: Path | None = Field(default=None, validation_alias="DEVOPS_MCP_POLICY")
-    workspace: Path = Field(default_factory=Path.cwd, validation_alias="DEVOPS_MCP_WORKSPACE")
-    audit: str | None = Field(default=None, validation_alias="DEVOPS_MCP_AUDIT")
-    http_token: SecretStr | None = Field(default=None, validation_alias="DEVOPS_MCP_HTTP_TOKEN")
-    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(default=(), validation_alias="DEVOPS_MCP_ALLOWED_HOSTS")
+    policy_path: Path | None = Field(default=None, validation_alias=names.POLICY)
+    workspace: Path = Field(default_factory=Path.cwd, validation_alias=names.WORKSPACE)
+    audit: str | None = Field(default=None, validation_alias=names.AUDIT)
+    http_token: SecretStr | None = Field(default=None, validation_alias=names.HTTP_TOKEN)
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(default=(), validation_alias=names.ALLOWED_HOSTS)
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=(), validation_alias="DEVOPS_MCP_ALLOWED_ORIGINS"
+        default=(), validation_alias=names.ALLOWED_ORIGINS
     )
-    oauth_issuer: str | None = Field(default=None, validation_alias="DEVOPS_MCP_OAUTH_ISSUER")
-    oauth_jwks_url: str | None = Field(default=None, validation_alias="DEVOPS_MCP_OAUTH_JWKS_URL")
-    oauth_audience: str | None = Field(default=None, validation_alias="DEVOPS_MCP_OAUTH_AUDIENCE")
-    oauth_scopes: Annotated[tuple[str, ...], NoDecode] = Field(default=(), validation_alias="DEVOPS_MCP_OAUTH_SCOPES")
-    state_key: SecretStr | None = Field(default=None, validation_alias="DEVOPS_MCP_STATE_KEY")
-    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    oauth_issuer: str | None = Field(default=None, validation_alias=names.OAUTH_ISSUER)
+    oauth_jwks_url: str | None = Field(default=None, validation_alias=names.OAUTH_JWKS_URL)
+    oauth_audience: str | None = Field(default=None, validation_alias=names.OAUTH_AUDIENCE)
+    oauth_scopes: Annotated[tuple[str, ...], NoDecode] = Field(default=(), validation_alias=names.OAUTH_SCOPES)
+    state_key: SecretStr | None = Field(default=None, validation_alias=names.STATE_KEY)
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias=names.ANTHROPIC_API_KEY)
+    # run_devops_agent's model when it calls the Anthropic API itself; the URL is for proxies and test doubles.
+    agent_model: str = Field(default="claude-sonnet-5-5", min_length=1, validation_alias=names.AGENT_MODEL)
+    anthropic_base_url: str | None = Field(default=None, validation_alias=names.ANTHROPIC_BASE_URL)
 
     @field_validator("github_api_url")
     @classmethod
@@ -83,6 +88,11 @@ class Settings(BaseSettings):
     @classmethod
     def _supabase_url(cls, value: str) -> str:
         return _check_api_url(value, "SUPABASE_API_URL")
+
+    @field_validator("anthropic_base_url")
+    @classmethod
+    def _anthropic_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_api_url(value, "ANTHROPIC_BASE_URL")
 
     @field_validator("oauth_issuer", "oauth_jwks_url", "oauth_audience")
     @classmethod
@@ -134,6 +144,7 @@ class Settings(BaseSettings):
         "http_token",
         "state_key",
         "anthropic_api_key",
+        "anthropic_base_url",
         "oauth_issuer",
         "oauth_jwks_url",
         "oauth_audience",
@@ -161,18 +172,12 @@ class Settings(BaseSettings):
         present = {
             "github": self.github_configured(),
             "supabase": self.supabase_access_token is not None,
-            # The agent runner arrives with its own issue; until then it is never served.
-            "agent": False,
+            # run_devops_agent needs no credential of its own: whether the client can sample (or
+            # ANTHROPIC_API_KEY is set) is known per call, and it says then how to enable a model.
+            # Like `report`, which it builds on, it is always served.
+            "agent": True,
         }
         return tuple(name for name in TOOLSETS if present.get(name, True))
-
-
-def parse_toolsets(text: str) -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
-    unknown = [name for name in names if name not in TOOLSETS]
-    if unknown:
-        raise ValueError(f"unknown toolset {', '.join(unknown)}; choose from {', '.join(TOOLSETS)}")
-    return names
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,26 @@ class _Call:
     confirmation: Confirmation = "not-needed"
 
 
+@dataclass(frozen=True)
+class ActiveCall:
+    """The request a tool is running for, and the pipeline running it.
+
+    `ToolSpec.run` gets no request context; a tool that talks to the client itself (the agent
+    runner: sampling, progress, and tool calls of its own through this same pipeline) reads it here.
+    """
+
+    ctx: ServerRequestContext[Any]
+    pipeline: ToolPipeline
+
+
+_ACTIVE_CALL: ContextVar[ActiveCall | None] = ContextVar("devops_active_call", default=None)
+
+
+def active_call() -> ActiveCall | None:
+    """The call this task is running inside `ToolPipeline.call`, if any."""
+    return _ACTIVE_CALL.get()
+
+
 class ToolPipeline:
     def __init__(
         self,
@@ -86,6 +107,13 @@ class ToolPipeline:
         self.instance = uuid.uuid4().hex[:12]
 
     async def call(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> _Result:
+        token = _ACTIVE_CALL.set(ActiveCall(ctx, self))
+        try:
+            return await self._call(ctx, params)
+        finally:
+            _ACTIVE_CALL.reset(token)
+
+    async def _call(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> _Result:
         raw = params.arguments or {}
         client_params = ctx.session.client_params
         call = _Call(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from io import TextIOBase
+from typing import IO, Any, cast
 
 import anyio
 from mcp.server import Server
@@ -10,11 +11,14 @@ from mcp.server import Server
 from server.config import Settings
 
 
-def serve_stdio(server: Server[Any]) -> None:
+def serve_stdio(server: Server[Any], stdin: TextIOBase | None = None, stdout: TextIOBase | None = None) -> None:
+    """Serve on the process's stdin and stdout, or on the given text files (the fast-start front's pipe)."""
     from mcp.server.stdio import stdio_server
 
     async def run() -> None:
-        async with stdio_server() as (read_stream, write_stream):
+        read = anyio.wrap_file(cast(IO[str], stdin)) if stdin is not None else None
+        write = anyio.wrap_file(cast(IO[str], stdout)) if stdout is not None else None
+        async with stdio_server(read, write) as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
 
     anyio.run(run)

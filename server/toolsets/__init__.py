@@ -5,13 +5,13 @@ from __future__ import annotations
 from server.config import Settings
 from server.policy import Policy
 from server.registry import AnySpec, ToolRegistry
-from server.toolsets import bash, github, report, supabase
+from server.toolsets import agent, bash, github, report, supabase
 
 
 def build_registry(settings: Settings, policy: Policy, specs: list[AnySpec] | None = None) -> ToolRegistry:
     """The configured toolsets' tools (or `specs`, for tests), less every write tool in read-only mode."""
+    enabled = settings.configured_toolsets() if specs is None else ()
     if specs is None:
-        enabled = settings.configured_toolsets()
         specs = []
         if "github" in enabled:
             specs.extend(github.SPECS)
@@ -24,4 +24,7 @@ def build_registry(settings: Settings, policy: Policy, specs: list[AnySpec] | No
     if settings.read_only:
         # Read-only mode registers no write tool at all, so no client can even ask for one.
         specs = [spec for spec in specs if spec.read_only]
+    if "agent" in enabled:
+        # Last, after the read-only filter: it reaches exactly the tools above, so it is read-only when they are.
+        specs = [*specs, agent.spec(read_only=all(spec.read_only for spec in specs))]
     return ToolRegistry(specs)
