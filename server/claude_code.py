@@ -24,13 +24,14 @@ from server.toolsets import build_registry
 
 SERVER_NAME = "devops"
 CLAUDE_TOOLS = ("Bash", "Read", "Write", "Edit", "WebSearch")
-# Registered toolsets: every one the server can serve today ("agent" is not built yet).
-INSTALLED_TOOLSETS = tuple(name for name in TOOLSETS if name != "agent")
+# Registered toolsets: every one the server serves.
+INSTALLED_TOOLSETS = TOOLSETS
 ENV = {
     "GITHUB_TOKEN": "${GITHUB_TOKEN:-}",
     "GITHUB_API_URL": "${GITHUB_API_URL:-https://api.github.com}",
     "SUPABASE_ACCESS_TOKEN": "${SUPABASE_ACCESS_TOKEN:-}",
     "SUPABASE_API_URL": "${SUPABASE_API_URL:-https://api.supabase.com}",
+    "ANTHROPIC_API_KEY": "${ANTHROPIC_API_KEY:-}",
 }
 Scope = Literal["project", "user"]
 

@@ -166,7 +166,7 @@ def test_plugin_mcp_registration_is_the_installed_one() -> None:
     entry = servers[SERVER_NAME]
     assert entry == Registration(SERVER_NAME, INSTALLED_TOOLSETS).entry()
     assert entry["command"] == "devops-mcp"
-    assert entry["args"] == ["serve", "--toolsets", "github,supabase,bash,report"]
+    assert entry["args"] == ["serve", "--toolsets", "github,supabase,bash,report,agent"]
     # Tokens are expansions of the user's environment, never values.
     assert {"GITHUB_TOKEN", "SUPABASE_ACCESS_TOKEN"} <= entry["env"].keys()
     for name, value in entry["env"].items():
