@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from math import ceil
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +32,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import pytest
 
 from .github_git import BareRepo, GitError, Identity, TreeEntry, now_utc
+from .http_plumbing import DoubleHandler, DoubleServer, Reply, read_body, send
 from .openapi_check import OpenAPISpec, Operation, load_spec
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "github-rest-subset.openapi.json"
@@ -248,13 +248,6 @@ class Call:
     path: str
 
 
-@dataclass
-class Reply:
-    status: int
-    body: Any = None  # JSON-able; None means an empty body
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 # --- the double ------------------------------------------------------------------------------
 
 
@@ -287,7 +280,7 @@ class GitHubDouble:
         self._users: dict[str, int] = {}
         self._ids = itertools.count(1001)
         self._lock = threading.RLock()
-        self._server: _Server | None = None
+        self._server: DoubleServer | None = None
         self._thread: threading.Thread | None = None
         self._handlers: dict[str, Callable[[Call], Reply]] = {
             "repos/get": self._repos_get,
@@ -322,7 +315,7 @@ class GitHubDouble:
         return f"http://{host!s}:{port}"
 
     def start(self) -> GitHubDouble:
-        self._server = _Server(self)
+        self._server = DoubleServer(self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -617,10 +610,10 @@ class GitHubDouble:
 
     # --- request pipeline ----------------------------------------------------------------------
 
-    def _serve(self, http: _Handler) -> None:
+    def _serve(self, http: DoubleHandler) -> None:
         split = urlsplit(http.path)
         query = parse_qs(split.query, keep_blank_values=True)
-        raw = _read_body(http)
+        raw = read_body(http)
         entry = RecordedRequest(http.command, split.path, query, None)
         with self._lock:
             self.requests.append(entry)
@@ -1740,73 +1733,15 @@ class GitHubDouble:
 # --- HTTP plumbing ---------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a request held by a delay must not keep the test process alive
-
-    def __init__(self, double: GitHubDouble) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.double = double
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out close their sockets; that is expected here, not an error.
-        return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body leave in one segment (flushed after each request) and without Nagle:
-    # otherwise delayed ACKs add ~40 ms to every request.
-    wbufsize = -1
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        self.server.double._serve(self)
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None  # keep test output clean; gh.requests is the log
-
-
-def _read_body(http: _Handler) -> bytes:
-    if http.headers.get("Transfer-Encoding", "").lower() != "chunked":
-        return http.rfile.read(int(http.headers.get("Content-Length") or 0))
-    chunks = []
-    while size := int(http.rfile.readline().split(b";")[0].strip() or b"0", 16):
-        chunks.append(http.rfile.read(size))
-        http.rfile.readline()  # the CRLF after each chunk
-    while http.rfile.readline().strip():  # trailers, up to the blank line
-        pass
-    return b"".join(chunks)
-
-
-def _send(http: _Handler, reply: Reply) -> None:
-    data = b"" if reply.body is None else json.dumps(reply.body).encode()
-    headers = {
+def _send(http: DoubleHandler, reply: Reply) -> None:
+    send(http, reply, {
         "X-GitHub-Api-Version-Selected": "2022-11-28",
         "X-RateLimit-Limit": "5000",
         "X-RateLimit-Remaining": "4999",
         "X-RateLimit-Reset": str(int(time.time()) + 3600),
         "X-RateLimit-Used": "1",
         "X-RateLimit-Resource": "core",
-    }
-    if data:
-        headers["Content-Type"] = "application/json; charset=utf-8"
-    for name, value in reply.headers.items():  # an injected header replaces the default one
-        for existing in [h for h in headers if h.lower() == name.lower()]:
-            del headers[existing]
-        headers[name] = value
-    headers["Content-Length"] = str(len(data))
-    try:
-        http.send_response(reply.status)
-        for name, value in headers.items():
-            http.send_header(name, value)
-        http.end_headers()
-        if http.command != "HEAD":
-            http.wfile.write(data)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the client gave up (a timeout test); the request is already logged
+    })  # fmt: skip
 
 
 # --- small pure helpers ----------------------------------------------------------------------

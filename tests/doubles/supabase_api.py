@@ -47,7 +47,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -56,6 +55,7 @@ import pytest
 
 from tests.fixtures.supabase_logs import SOURCES, LogRow, build_log_rows, parse_timestamp
 
+from .http_plumbing import DoubleHandler, DoubleServer, Reply, read_body, send
 from .openapi_check import OpenAPISpec, Operation
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "supabase-management-subset.openapi.json"
@@ -196,13 +196,6 @@ class Injection:
             and (self.method is None or self.method.upper() == method)
             and (self.path is None or fnmatch.fnmatchcase(path, self.path))
         )
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any = None  # JSON-able; None means an empty body
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -586,7 +579,7 @@ class SupabaseDouble:
         self.injections: list[Injection] = []
         self._projects: dict[str, Project] = {}
         self._lock = threading.RLock()
-        self._server: _Server | None = None
+        self._server: DoubleServer | None = None
         self._thread: threading.Thread | None = None
         self._handlers: dict[str, Callable[[RecordedRequest, dict[str, Any], dict[str, Any]], Reply]] = {
             LIST_PROJECTS: self._list_projects,
@@ -604,7 +597,7 @@ class SupabaseDouble:
         return f"http://{host!s}:{port}"
 
     def start(self) -> SupabaseDouble:
-        self._server = _Server(self)
+        self._server = DoubleServer(self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -738,10 +731,10 @@ class SupabaseDouble:
 
     # --- request pipeline ----------------------------------------------------------------------
 
-    def _serve(self, http: _Handler) -> None:
+    def _serve(self, http: DoubleHandler) -> None:
         split = urlsplit(http.path)
         query = parse_qs(split.query, keep_blank_values=True)
-        raw = _read_body(http)
+        raw = read_body(http)
         entry = RecordedRequest(http.command, split.path, query)
         with self._lock:
             self.requests.append(entry)
@@ -753,7 +746,7 @@ class SupabaseDouble:
         entry.status = reply.status
         if delay:
             time.sleep(delay)
-        _send(http, reply)
+        send(http, reply)
 
     def _process(self, entry: RecordedRequest, raw: bytes, authorization: str | None) -> tuple[Reply, float]:
         found = self.spec.match(entry.method, entry.path)
@@ -887,63 +880,6 @@ class SupabaseDouble:
 # --- HTTP plumbing ---------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a request held by a delay must not keep the test process alive
-
-    def __init__(self, double: SupabaseDouble) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.double = double
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out close their sockets; that is expected here, not an error.
-        return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body leave in one segment and without Nagle: otherwise delayed ACKs add ~40 ms.
-    wbufsize = -1
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        self.server.double._serve(self)
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None  # keep test output clean; sb.requests is the log
-
-
-def _read_body(http: _Handler) -> bytes:
-    if http.headers.get("Transfer-Encoding", "").lower() != "chunked":
-        return http.rfile.read(int(http.headers.get("Content-Length") or 0))
-    chunks = []
-    while size := int(http.rfile.readline().split(b";")[0].strip() or b"0", 16):
-        chunks.append(http.rfile.read(size))
-        http.rfile.readline()  # the CRLF after each chunk
-    while http.rfile.readline().strip():  # trailers, up to the blank line
-        pass
-    return b"".join(chunks)
-
-
-def _send(http: _Handler, reply: Reply) -> None:
-    data = b"" if reply.body is None else json.dumps(reply.body).encode()
-    headers = {"Content-Type": "application/json; charset=utf-8"} if data else {}
-    for name, value in reply.headers.items():  # an injected header replaces the default one
-        for existing in [h for h in headers if h.lower() == name.lower()]:
-            del headers[existing]
-        headers[name] = value
-    headers["Content-Length"] = str(len(data))
-    try:
-        http.send_response(reply.status)
-        for name, value in headers.items():
-            http.send_header(name, value)
-        http.end_headers()
-        if http.command != "HEAD":
-            http.wfile.write(data)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the client gave up (a timeout test); the request is already logged
 
 
 def rows_in(rows: Sequence[LogRow], window: tuple[datetime, datetime]) -> list[LogRow]:
