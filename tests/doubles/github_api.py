@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import pytest
 
 from .github_git import BareRepo, GitError, Identity, TreeEntry, now_utc
-from .http_plumbing import DoubleHandler, DoubleServer, Reply, read_body, send
+from .http_plumbing import DoubleHandler, Reply, ServedDouble, read_body, send
 from .openapi_check import OpenAPISpec, Operation, load_spec
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "github-rest-subset.openapi.json"
@@ -251,12 +251,14 @@ class Call:
 # --- the double ------------------------------------------------------------------------------
 
 
-class GitHubDouble:
+class GitHubDouble(ServedDouble):
     """GitHub's REST API (the operations of the spec subset) on 127.0.0.1, over bare repos in `root`.
 
     `token`: the only accepted credential (`Authorization: token X` or `Bearer X`).
     `login`: the user that token belongs to (PR author, merger, default commit author).
     """
+
+    name = "GitHub"
 
     def __init__(
         self,
@@ -280,8 +282,6 @@ class GitHubDouble:
         self._users: dict[str, int] = {}
         self._ids = itertools.count(1001)
         self._lock = threading.RLock()
-        self._server: DoubleServer | None = None
-        self._thread: threading.Thread | None = None
         self._handlers: dict[str, Callable[[Call], Reply]] = {
             "repos/get": self._repos_get,
             "repos/get-branch": self._get_branch,
@@ -304,40 +304,6 @@ class GitHubDouble:
             "pulls/request-reviewers": self._request_reviewers,
             "pulls/list-reviews": self._list_reviews,
         }
-
-    # --- lifecycle -----------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the GitHub double is not running; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> GitHubDouble:
-        self._server = DoubleServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="github-double",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> GitHubDouble:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- test set-up helpers -------------------------------------------------------------------
 

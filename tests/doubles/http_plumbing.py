@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 
 @dataclass
@@ -81,3 +82,46 @@ def send(http: DoubleHandler, reply: Reply, defaults: Mapping[str, str] = {}) ->
             http.wfile.write(data)
     except (BrokenPipeError, ConnectionResetError):
         pass  # the client gave up (a timeout test); the request is already logged
+
+
+class ServedDouble:
+    """A double's lifecycle: its server on a background thread, used as a context manager."""
+
+    name = "double"
+    _server: DoubleServer | None = None
+    _thread: threading.Thread | None = None
+
+    def _serve(self, http: DoubleHandler) -> None:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError(f"the {self.name} double is not running; use it as a context manager")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Self:
+        self._server = DoubleServer(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.name.lower()}-double",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -55,7 +55,7 @@ import pytest
 
 from tests.fixtures.supabase_logs import SOURCES, LogRow, build_log_rows, parse_timestamp
 
-from .http_plumbing import DoubleHandler, DoubleServer, Reply, read_body, send
+from .http_plumbing import DoubleHandler, Reply, ServedDouble, read_body, send
 from .openapi_check import OpenAPISpec, Operation
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "supabase-management-subset.openapi.json"
@@ -555,13 +555,15 @@ def effective_window(start: str | None, end: str | None, now: datetime) -> tuple
 # --- the double ------------------------------------------------------------------------------
 
 
-class SupabaseDouble:
+class SupabaseDouble(ServedDouble):
     """The Supabase Management API (the operations of the spec subset) on 127.0.0.1.
 
     `token`: the only accepted credential (`Authorization: Bearer X`).
     `query_error_status`: the HTTP status of a logs query error (default 200, as the API answers;
     the body is `{"error": "..."}` either way).
     """
+
+    name = "Supabase"
 
     def __init__(
         self,
@@ -579,47 +581,11 @@ class SupabaseDouble:
         self.injections: list[Injection] = []
         self._projects: dict[str, Project] = {}
         self._lock = threading.RLock()
-        self._server: DoubleServer | None = None
-        self._thread: threading.Thread | None = None
         self._handlers: dict[str, Callable[[RecordedRequest, dict[str, Any], dict[str, Any]], Reply]] = {
             LIST_PROJECTS: self._list_projects,
             GET_PROJECT: self._get_project,
             GET_LOGS: self._get_logs,
         }
-
-    # --- lifecycle -----------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the Supabase double is not running; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> SupabaseDouble:
-        self._server = DoubleServer(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="supabase-double",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> SupabaseDouble:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- test set-up helpers -------------------------------------------------------------------
 
