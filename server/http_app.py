@@ -42,6 +42,13 @@ def metadata_url(resource_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{METADATA_PATH}{parts.path.rstrip('/')}"
 
 
+def _bearer(scope: Scope) -> bytes:
+    """The credential of an `Authorization: Bearer …` header; empty when there is none."""
+    header = dict(scope["headers"]).get(b"authorization", b"")
+    scheme, _, credential = header.partition(b" ")
+    return credential.strip() if scheme.lower() == b"bearer" else b""
+
+
 def _reject(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
@@ -58,10 +65,8 @@ class BearerAuth:
         if scope["type"] != "http" or _is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
-        header = dict(scope["headers"]).get(b"authorization", b"")
-        scheme, _, credential = header.partition(b" ")
         # compare_digest: the time taken says nothing about how much of the token matched.
-        if scheme.lower() != b"bearer" or not hmac.compare_digest(credential.strip(), self.token):
+        if not hmac.compare_digest(_bearer(scope), self.token):
             response = _reject(401, "a valid bearer token is required", {"WWW-Authenticate": self.challenge})
             await response(scope, receive, send)
             return
@@ -93,10 +98,9 @@ class OAuthBearer:
         if scope["type"] != "http" or _is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
-        header = dict(scope["headers"]).get(b"authorization", b"")
-        scheme, _, credential = header.partition(b" ")
+        credential = _bearer(scope)
         response: Response
-        if scheme.lower() != b"bearer" or not credential.strip():
+        if not credential:
             response = JSONResponse(
                 {"error": "unauthorized", "error_description": "an OAuth access token is required"},
                 status_code=401,
@@ -104,7 +108,7 @@ class OAuthBearer:
             )
         else:
             try:
-                token = await self.verifier.verify(credential.strip().decode("latin-1"))
+                token = await self.verifier.verify(credential.decode("latin-1"))
             except InvalidToken as exc:
                 response = self._error(401, "invalid_token", str(exc))
             except KeysUnavailable as exc:
